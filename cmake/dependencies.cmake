@@ -1,0 +1,25 @@
+# Finds the system libraries auditwall builds against (Debian's -dev packages; see
+# scripts/bootstrap). Debian 12 and 13 ship different versions; both are handled here.
+
+find_package(yaml-cpp CONFIG REQUIRED)
+# yaml-cpp 0.7 (Debian 12) exports the target `yaml-cpp`; 0.8 (Debian 13) `yaml-cpp::yaml-cpp`.
+if(TARGET yaml-cpp::yaml-cpp)
+  set(AUDITWALL_YAML_TARGET yaml-cpp::yaml-cpp)
+elseif(TARGET yaml-cpp)
+  set(AUDITWALL_YAML_TARGET yaml-cpp)
+else()
+  message(FATAL_ERROR "yaml-cpp was found but exports neither yaml-cpp nor yaml-cpp::yaml-cpp")
+endif()
+
+if(AUDITWALL_BUILD_EXTENSION OR AUDITWALL_BUILD_LAUNCHER)
+  find_package(spdlog CONFIG REQUIRED)
+endif()
+
+if(AUDITWALL_BUILD_LAUNCHER)
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(LIBSECCOMP REQUIRED IMPORTED_TARGET libseccomp>=2.5)
+endif()
+
+if(AUDITWALL_BUILD_TESTS)
+  find_package(GTest CONFIG REQUIRED)
+endif()

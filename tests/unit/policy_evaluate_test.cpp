@@ -1,0 +1,85 @@
+// Deciding on events: the first rule that applies decides, modes, and the fast lookup.
+#include <gtest/gtest.h>
+
+#include "auditwall/policy.hpp"
+
+namespace auditwall::policy {
+namespace {
+
+std::shared_ptr<const Policy> compile(const char* text) {
+  LoadResult r = load_string(text, "test.yaml");
+  EXPECT_TRUE(r.ok()) << r.report();
+  return r.policy;
+}
+
+Decision decide(const Policy& p, const char* name) {
+  Event e;
+  e.name = name;
+  return p.evaluate(e);
+}
+
+TEST(PolicyEvaluate, EventWithoutRuleIsAllowedByDefault) {
+  auto p = compile("version: 1\nrules:\n  - {id: r, on: os.system, action: deny}\n");
+  EXPECT_EQ(p->lookup("open"), nullptr);
+  Decision d = decide(*p, "open");
+  EXPECT_EQ(d.action, Action::allow);
+  EXPECT_EQ(d.rule, nullptr);
+  EXPECT_FALSE(d.blocks());
+}
+
+TEST(PolicyEvaluate, MatchingRuleDenies) {
+  auto p = compile("version: 1\nrules:\n  - {id: r, on: [os.exec, os.system], action: deny}\n");
+  EXPECT_NE(p->lookup("os.system"), nullptr);
+  Decision d = decide(*p, "os.system");
+  EXPECT_EQ(d.action, Action::deny);
+  ASSERT_NE(d.rule, nullptr);
+  EXPECT_EQ(d.rule->id, "r");
+  EXPECT_TRUE(d.blocks());
+}
+
+TEST(PolicyEvaluate, FirstRuleWins) {
+  auto p = compile(R"YAML(version: 1
+rules:
+  - {id: first, on: os.system, action: log}
+  - {id: second, on: os.system, action: deny}
+)YAML");
+  Decision d = decide(*p, "os.system");
+  EXPECT_EQ(d.rule->id, "first");
+  EXPECT_EQ(d.action, Action::log);
+  EXPECT_FALSE(d.blocks());
+}
+
+TEST(PolicyEvaluate, MonitorModeNeverBlocks) {
+  auto p = compile("version: 1\nmode: monitor\nrules:\n  - {id: r, on: os.system, action: deny}\n");
+  Decision d = decide(*p, "os.system");
+  EXPECT_EQ(d.action, Action::deny);
+  EXPECT_EQ(d.mode, Mode::monitor);
+  EXPECT_FALSE(d.blocks());
+}
+
+TEST(PolicyEvaluate, PerRuleMonitorRelaxesOnlyThatRule) {
+  auto p = compile(R"YAML(version: 1
+rules:
+  - {id: watch, on: os.system, action: deny, mode: monitor}
+  - {id: block, on: os.exec, action: deny}
+)YAML");
+  EXPECT_FALSE(decide(*p, "os.system").blocks());
+  EXPECT_TRUE(decide(*p, "os.exec").blocks());
+}
+
+TEST(PolicyEvaluate, WithModeOverridesTheWholePolicy) {
+  auto p = compile("version: 1\nrules:\n  - {id: r, on: os.system, action: deny}\n");
+  auto monitored = p->with_mode(Mode::monitor);
+  EXPECT_TRUE(decide(*p, "os.system").blocks());
+  EXPECT_FALSE(decide(*monitored, "os.system").blocks());
+  EXPECT_EQ(monitored->hash(), p->hash());
+}
+
+TEST(PolicyEvaluate, SelfTestEventAlwaysHasAPlan) {
+  auto p = compile("version: 1\n");
+  EXPECT_NE(p->lookup(kSelfTestEvent), nullptr);
+  EXPECT_EQ(decide(*p, kSelfTestEvent).action, Action::allow);
+}
+
+}  // namespace
+}  // namespace auditwall::policy
