@@ -1,0 +1,115 @@
+"""The auditwall command line: run a program under a policy, check a policy."""
+
+import os
+import sys
+
+USAGE = """\
+usage: auditwall run [--policy PATH] [--mode enforce|monitor] [--] (SCRIPT | -m MODULE | -c CODE) [ARGS...]
+       auditwall policy check FILE...
+       auditwall --version
+"""
+
+EXIT_USAGE = 2
+
+
+def _fail_usage(message):
+    sys.stderr.write(f"auditwall: {message}\n{USAGE}")
+    return EXIT_USAGE
+
+
+def _check(paths):
+    from . import _core
+
+    if not paths:
+        return _fail_usage("policy check needs at least one FILE")
+    status = 0
+    for path in paths:
+        ok, report = _core.check_policy(path)
+        if report:
+            sys.stderr.write(report)
+        if ok:
+            print(f"{path}: ok")
+        else:
+            status = 1
+    return status
+
+
+def _preload_path():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.join(here, "libauditwall-preload.so")
+
+
+def _run(argv):
+    policy = os.environ.get("AUDITWALL_POLICY")
+    mode = os.environ.get("AUDITWALL_MODE")
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            i += 1
+            break
+        if arg in ("--policy", "--mode"):
+            if i + 1 >= len(argv):
+                return _fail_usage(f"{arg} needs a value")
+            if arg == "--policy":
+                policy = argv[i + 1]
+            else:
+                mode = argv[i + 1]
+            i += 2
+        elif arg.startswith("--policy="):
+            policy = arg.split("=", 1)[1]
+            i += 1
+        elif arg.startswith("--mode="):
+            mode = arg.split("=", 1)[1]
+            i += 1
+        else:
+            break
+    program = argv[i:]
+    if not program:
+        return _fail_usage("run needs a program: SCRIPT, -m MODULE or -c CODE")
+    if program[0] in ("-m", "-c") and len(program) < 2:
+        return _fail_usage(f"{program[0]} needs an argument")
+    if not policy:
+        return _fail_usage("run needs --policy (or AUDITWALL_POLICY)")
+    if mode not in (None, "", "enforce", "monitor"):
+        return _fail_usage(f"unknown mode '{mode}'; use enforce or monitor")
+
+    from . import _core
+
+    policy = os.path.abspath(policy)
+    # Check here so that a broken policy is reported before the program starts; the shim in
+    # the new interpreter loads it again and refuses to start if it has become unusable.
+    ok, report = _core.check_policy(policy)
+    sys.stderr.write(report)
+    if not ok:
+        sys.stderr.write("auditwall: refusing to start: the policy cannot be used\n")
+        return _core.EXIT_POLICY_ERROR
+
+    env = dict(os.environ)
+    env["AUDITWALL_POLICY"] = policy
+    if mode:
+        env["AUDITWALL_MODE"] = mode
+    preload = _preload_path()
+    existing = [p for p in env.get("LD_PRELOAD", "").split() if p and p != preload]
+    env["LD_PRELOAD"] = " ".join([preload] + existing)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # exec, not a child: the program keeps this process's pid, stdin, signals and exit status.
+    os.execve(sys.executable, [sys.executable] + program, env)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.stdout.write(USAGE)
+        return 0 if argv else EXIT_USAGE
+    if argv[0] == "--version":
+        from . import __version__
+
+        print(f"auditwall {__version__}")
+        return 0
+    if argv[0] == "run":
+        return _run(argv[1:])
+    if argv[0] == "policy" and len(argv) >= 2 and argv[1] == "check":
+        return _check(argv[2:])
+    return _fail_usage(f"unknown command '{' '.join(argv[:2])}'")

@@ -1,0 +1,54 @@
+// Arming the hook from a policy reference: shared by pre-init, auto-load and the API.
+#include "activation.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace auditwall::activation {
+
+bool arm(const std::string& policy_ref, const std::string& mode, hook::How how,
+         std::string& error) {
+  policy::LoadResult loaded = policy::load_file(policy_ref);
+  if (!loaded.ok()) {
+    error = loaded.report();
+    return false;
+  }
+  std::shared_ptr<const policy::Policy> policy = loaded.policy;
+  if (mode == "monitor" || mode == "enforce") {
+    policy::Mode wanted = mode == "monitor" ? policy::Mode::monitor : policy::Mode::enforce;
+    if (wanted != policy->mode()) policy = policy->with_mode(wanted);
+  } else if (!mode.empty()) {
+    error = "unknown mode '" + mode + "'; use enforce or monitor";
+    return false;
+  }
+  return hook::arm(std::move(policy), how, error);
+}
+
+}  // namespace auditwall::activation
+
+extern "C" int auditwall_preinit_arm(char* error, unsigned long size) {
+  std::string message;
+  int status = 0;
+  try {
+    const char* policy_ref = std::getenv("AUDITWALL_POLICY");
+    const char* mode = std::getenv("AUDITWALL_MODE");
+    if (policy_ref == nullptr || *policy_ref == '\0') {
+      message = "AUDITWALL_POLICY is not set";
+      status = auditwall::activation::kExitPolicyError;
+    } else if (!auditwall::activation::arm(policy_ref, mode != nullptr ? mode : "",
+                                           auditwall::hook::How::pre_init, message)) {
+      status = auditwall::activation::kExitPolicyError;
+    }
+  } catch (const std::exception& e) {
+    message = std::string("internal error while arming: ") + e.what();
+    status = 70;  // EX_SOFTWARE
+  } catch (...) {
+    message = "internal error while arming";
+    status = 70;
+  }
+  if (status != 0 && error != nullptr && size > 0) {
+    std::strncpy(error, message.c_str(), size - 1);
+    error[size - 1] = '\0';
+  }
+  return status;
+}

@@ -1,0 +1,31 @@
+// The C audit hook and the state it decides with: arming, and the PolicyViolation type.
+#pragma once
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <memory>
+#include <string>
+
+#include "auditwall/policy.hpp"
+
+namespace auditwall::hook {
+
+/// How the hook was armed, for status() and the log.
+enum class How { pre_init, auto_load, api };
+const char* to_string(How how) noexcept;
+
+/// Registers the audit hook with `policy`. Once armed, the hook stays for the life of the
+/// process and the policy cannot be replaced: a second call fails with `error` set.
+/// Callable before Py_Initialize (pre-init arming) and with the GIL held after it.
+bool arm(std::shared_ptr<const policy::Policy> policy, How how, std::string& error);
+
+/// The armed policy, or nullptr when the hook is not armed.
+const policy::Policy* armed_policy() noexcept;
+How armed_how() noexcept;
+
+/// The auditwall.PolicyViolation type (a PermissionError subclass), created on first use.
+/// Needs the GIL; returns a borrowed reference, or nullptr with a Python error set.
+PyObject* violation_type();
+
+}  // namespace auditwall::hook

@@ -1,0 +1,138 @@
+// auditwall-launch: runs a program with auditwall's hook armed before its interpreter starts.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "auditwall/policy.hpp"
+
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitPolicyError = 78;  // EX_CONFIG
+constexpr int kExitCannotRun = 127;
+
+const char kUsage[] =
+    "usage: auditwall-launch [--policy PATH] [--mode enforce|monitor] [--] PROGRAM [ARGS...]\n";
+
+bool is_file(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
+
+#ifdef AUDITWALL_PYTHON_DIR
+std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+#endif
+
+// The shim that arms the hook in the new interpreter. An explicit AUDITWALL_PRELOAD wins;
+// otherwise it is looked for in the site-packages of the environment this launcher is in.
+std::string find_preload() {
+  if (const char* explicit_path = std::getenv("AUDITWALL_PRELOAD")) return explicit_path;
+  std::vector<std::string> candidates;
+#ifdef AUDITWALL_PYTHON_DIR
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    const std::string prefix = dir_of(dir_of(self));
+    for (const char* site : {"site-packages", "dist-packages"}) {
+      candidates.push_back(prefix + "/lib/" AUDITWALL_PYTHON_DIR "/" + site +
+                           "/auditwall/libauditwall-preload.so");
+    }
+  }
+#endif
+#ifdef AUDITWALL_BUILD_PRELOAD
+  candidates.push_back(AUDITWALL_BUILD_PRELOAD);
+#endif
+  for (const auto& candidate : candidates) {
+    if (is_file(candidate)) return candidate;
+  }
+  return {};
+}
+
+std::string absolute(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd) == nullptr) return path;
+  return std::string(cwd) + "/" + path;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string policy_ref = std::getenv("AUDITWALL_POLICY") ? std::getenv("AUDITWALL_POLICY") : "";
+  std::string mode = std::getenv("AUDITWALL_MODE") ? std::getenv("AUDITWALL_MODE") : "";
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (arg == "--version") {
+      std::printf("auditwall-launch %s\n", AUDITWALL_VERSION);
+      return 0;
+    }
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if ((arg == "--policy" || arg == "--mode") && i + 1 < argc) {
+      (arg == "--policy" ? policy_ref : mode) = argv[++i];
+    } else if (arg.rfind("--policy=", 0) == 0) {
+      policy_ref = arg.substr(9);
+    } else if (arg.rfind("--mode=", 0) == 0) {
+      mode = arg.substr(7);
+    } else if (arg.rfind("-", 0) == 0) {
+      std::fprintf(stderr, "auditwall-launch: unknown option '%s'\n%s", arg.c_str(), kUsage);
+      return kExitUsage;
+    } else {
+      break;
+    }
+  }
+  if (i >= argc) {
+    std::fprintf(stderr, "auditwall-launch: no program to run\n%s", kUsage);
+    return kExitUsage;
+  }
+  if (policy_ref.empty()) {
+    std::fprintf(stderr, "auditwall-launch: no policy: give --policy or set AUDITWALL_POLICY\n");
+    return kExitUsage;
+  }
+  if (!mode.empty() && mode != "enforce" && mode != "monitor") {
+    std::fprintf(stderr, "auditwall-launch: unknown mode '%s'; use enforce or monitor\n",
+                 mode.c_str());
+    return kExitUsage;
+  }
+
+  policy_ref = absolute(policy_ref);
+  auditwall::policy::LoadResult loaded = auditwall::policy::load_file(policy_ref);
+  std::fputs(loaded.report().c_str(), stderr);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "auditwall-launch: refusing to start: the policy cannot be used\n");
+    return kExitPolicyError;
+  }
+
+  const std::string preload = find_preload();
+  if (preload.empty()) {
+    std::fprintf(stderr,
+                 "auditwall-launch: refusing to start: cannot find libauditwall-preload.so "
+                 "(set AUDITWALL_PRELOAD)\n");
+    return kExitCannotRun;
+  }
+  std::string ld_preload = preload;
+  if (const char* existing = std::getenv("LD_PRELOAD"); existing != nullptr && *existing) {
+    ld_preload += ' ';
+    ld_preload += existing;
+  }
+  setenv("AUDITWALL_POLICY", policy_ref.c_str(), 1);
+  if (!mode.empty()) setenv("AUDITWALL_MODE", mode.c_str(), 1);
+  setenv("LD_PRELOAD", ld_preload.c_str(), 1);
+
+  execvp(argv[i], argv + i);
+  std::fprintf(stderr, "auditwall-launch: cannot run %s: %s\n", argv[i], std::strerror(errno));
+  return kExitCannotRun;
+}
