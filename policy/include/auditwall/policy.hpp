@@ -47,10 +47,70 @@ struct Rule {
   int line = 0;                 ///< where the rule starts in the policy file
 };
 
-/// One audit event, reduced to what the policy needs. Views point into the caller's data and
-/// must outlive the evaluate() call.
+/// The families of the policy language. Each maps to the CPython events behind it
+/// (docs/events.md).
+enum class Family : std::uint8_t {
+  other,  ///< an event outside every family
+  code,
+  deserialize,
+  process,
+  network,
+  file,
+  import,
+  native,
+  tamper,
+  env,
+};
+
+/// Where code given to exec/eval/compile came from.
+enum class CodeOrigin : std::uint8_t {
+  unknown,  ///< the event does not say
+  module,   ///< a module's code object (imports, runpy)
+  dynamic,  ///< a string or bytes of source given at run time
+};
+
+/// One audit event, reduced to typed fields by the hook. A string field is absent when its
+/// data() is nullptr (a default-constructed string_view); numbers use -1 for absent. Views
+/// point into the caller's data and must outlive the evaluate() call.
+///
+/// A rule applies only to events that carry every field its match names: a path matcher never
+/// applies to an event without a path.
 struct Event {
-  std::string_view name;  ///< the CPython event name, e.g. "os.system"
+  std::string_view name;           ///< the CPython event name, e.g. "os.system"
+
+  // file (open, os.*, shutil.*) and native (ctypes.dlopen, extension modules)
+  std::string_view path;           ///< as given by the program (decoded from bytes if needed)
+  std::string_view open_mode;      ///< open()'s mode string, e.g. "rb"; absent for os.open
+  std::int64_t open_flags = -1;    ///< os.open's flags (O_WRONLY|O_CREAT...); -1 when absent
+  std::string_view cwd;            ///< the working directory, to resolve relative paths
+  std::string_view path2;          ///< a second path (rename/link/copy destination)
+
+  // process
+  std::string_view executable;     ///< the program run (argv[0] when not given)
+  const std::string_view* argv = nullptr;  ///< arguments, including argv[0]
+  std::size_t argc = 0;
+  std::string_view command;        ///< a shell command line (os.system, os.popen)
+
+  // network
+  std::string_view host;           ///< host name or numeric address, as given
+  std::int64_t port = -1;
+  int address_family = -1;         ///< AF_INET, AF_INET6, AF_UNIX; -1 when absent
+  std::string_view url;            ///< urllib.Request and similar
+
+  // deserialize: "module.name" of a pickle global
+  std::string_view global;
+
+  // import / native
+  std::string_view module;         ///< module name
+
+  // code
+  CodeOrigin code_origin = CodeOrigin::unknown;
+
+  // env
+  std::string_view env_key;
+
+  // who made the call; filled only when Policy::needs_caller() says so
+  std::string_view caller_module;  ///< "requests.sessions", or "" when unknown
 };
 
 /// The verdict for one event.
