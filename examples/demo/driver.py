@@ -6,7 +6,7 @@ The whole run happens inside a fresh, empty network namespace (`unshare -n`), wh
 targets (169.254.169.254 and a private address) are put on `lo` and served by fake servers:
 nothing the service is tricked into fetching can leave the machine.
 
-usage: driver.py [--without-auditwall | --policy FILE] [--json FILE] [--quiet]
+usage: driver.py [--without-auditwall | --monitor | --policy FILE] [--json FILE] [--quiet]
 Exit status: 0 when every attack had the expected outcome (stopped under auditwall, or shown
 succeeding without it or in monitor mode) and every normal request succeeded.
 """
@@ -107,7 +107,7 @@ def launcher_path():
 class Service:
     """The demo service in its own process; its stderr (auditwall's log included) to a file."""
 
-    def __init__(self, workdir, upstream, policy, mode=None):
+    def __init__(self, workdir, upstream, policy):
         self.log_path = os.path.join(workdir, "service.log")
         port_file = os.path.join(workdir, "port")
         data = os.path.join(workdir, "data")
@@ -118,8 +118,7 @@ class Service:
             launcher = launcher_path()
             if not launcher:
                 raise SystemExit("driver: auditwall-launch is not installed")
-            options = ["--policy", policy] + (["--mode", mode] if mode else [])
-            command = [launcher, *options, "--", *command]
+            command = [launcher, "--policy", policy, "--", *command]
         self.command = command
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("AUDITWALL_") and k != "LD_PRELOAD"}
@@ -227,7 +226,8 @@ def proof_of(request, proofs, status, body, secrets):
     raise ValueError(request.proof)
 
 
-def run(policy, mode, netns):
+def run(policy, netns):
+    """Starts the services, sends every request, stops them; returns the observations."""
     workdir = tempfile.mkdtemp(prefix="auditwall-demo-")
     proofs = os.path.join(workdir, "proofs")
     os.mkdir(proofs)
@@ -238,7 +238,7 @@ def run(policy, mode, netns):
         secrets = [f"FAKE-METADATA-KEY-{token}", f"FAKE-INTERNAL-ADMIN-{token}"]
         fakes = [FakeService((catalogue.METADATA_ADDRESS, 80), f"AccessKeyId={secrets[0]}"),
                  FakeService((catalogue.PRIVATE_ADDRESS, 80), f"admin token={secrets[1]}")]
-    service = Service(workdir, upstream.url, policy, mode)
+    service = Service(workdir, upstream.url, policy)
     results = []
     try:
         for rid, request in enumerate(catalogue.requests(proofs, upstream.url), 1):
@@ -268,7 +268,7 @@ def run(policy, mode, netns):
         upstream.shutdown()
         for fake in fakes:
             fake.shutdown()
-    return {"policy": policy, "mode": mode or "", "netns": netns, "python": sys.version.split()[0],
+    return {"policy": policy, "netns": netns, "python": sys.version.split()[0],
             "command": service.command, "results": results, "service_log": service.read_log()[-20000:],
             "workdir": workdir}
 
@@ -335,7 +335,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policy", default=os.path.join(HERE, "..", "policies", "web-service.yaml"))
-    parser.add_argument("--mode", choices=["enforce", "monitor"], help="override the policy's mode")
+    parser.add_argument("--monitor", action="store_true",
+                        help="use web-service-monitor.yaml: the attacks succeed and are logged")
     parser.add_argument("--without-auditwall", action="store_true",
                         help="run the service without auditwall: the attacks succeed")
     parser.add_argument("--json", help="write every observation to this file")
@@ -353,23 +354,37 @@ def main(argv=None):
         set_up_netns()
         netns = True
 
+    if args.monitor:
+        args.policy = os.path.join(HERE, "..", "policies", "web-service-monitor.yaml")
     policy = None if args.without_auditwall else os.path.abspath(args.policy)
-    report = run(policy, args.mode, netns)
     if args.without_auditwall:
         expectation = "succeeds"
     else:
-        expectation = "logged" if (args.mode or policy_mode(policy)) == "monitor" else "stopped"
+        expectation = "logged" if policy_mode(policy) == "monitor" else "stopped"
+    out = open(os.devnull, "w") if args.quiet else sys.stdout
+    how = "WITHOUT auditwall" if policy is None else \
+        "under auditwall-launch --policy " + os.path.relpath(policy)
+    where = ", inside a private network namespace" if netns else ""
+    print(f"demo: the service runs {how}; traffic over loopback{where}\n", file=out, flush=True)
+    report = run(policy, netns)
     report["expectation"] = expectation
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
-    out = open(os.devnull, "w") if args.quiet else sys.stdout
     failures = table(report, expectation, out)
     shutil.rmtree(report["workdir"], ignore_errors=True)
+    attacks = sum(r["kind"] == "attack" and "skipped" not in r for r in report["results"])
+    normal = sum(r["kind"] == "normal" for r in report["results"])
     if failures:
-        print(f"\ndriver: {failures} request(s) did not have the expected outcome; the "
-              f"service's log:\n{report['service_log'][-6000:]}", file=out)
-    return 1 if failures else 0
+        print(f"\ndemo: the service's log:\n{report['service_log'][-6000:]}", file=out)
+        print(f"\ndemo: FAILED: {failures} request(s) did not have the expected outcome",
+              file=out)
+        return 1
+    outcome = {"stopped": "stopped by auditwall", "logged": "succeeded and were logged",
+               "succeeds": "succeeded (no auditwall)"}[expectation]
+    print(f"\ndemo: OK: {attacks} attacks {outcome}; {normal} normal requests served",
+          file=out)
+    return 0
 
 
 def policy_mode(path):
