@@ -55,7 +55,8 @@ __attribute__((constructor)) static void auditwall_preload(void) {
              major, minor, pattern);
     refuse(78, "auditwall is not installed for this interpreter", detail);
   }
-  void *core = dlopen(found.gl_pathv[0], RTLD_NOW | RTLD_LOCAL);
+  /* Lazy binding: functions the start-up never calls are not resolved at every start-up. */
+  void *core = dlopen(found.gl_pathv[0], RTLD_LAZY | RTLD_LOCAL);
   if (core == NULL) refuse(70, "cannot load the auditwall extension", dlerror());
   globfree(&found);
   arm_fn arm = (arm_fn)dlsym(core, "auditwall_preinit_arm");
@@ -67,4 +68,10 @@ __attribute__((constructor)) static void auditwall_preload(void) {
     fprintf(stderr, "%s%s", error, (*error && error[strlen(error) - 1] == '\n') ? "" : "\n");
     refuse(status, "the policy cannot be used", policy);
   }
+  /* Tells the auto-load .pth of this very process that the hook is armed, so that it imports
+   * nothing. The pid ties it to this process: an exec'd program keeps the pid but reruns this
+   * constructor when LD_PRELOAD is kept, and the .pth also requires LD_PRELOAD to name us. */
+  char pid[32];
+  snprintf(pid, sizeof pid, "%ld", (long)getpid());
+  setenv("AUDITWALL_ARMED", pid, 1);
 }
