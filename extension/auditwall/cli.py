@@ -4,7 +4,7 @@ import os
 import sys
 
 USAGE = """\
-usage: auditwall run [--policy PATH] [--mode enforce|monitor] [--] (SCRIPT | -m MODULE | -c CODE) [ARGS...]
+usage: auditwall run [--policy PATH|builtin:NAME] [--mode enforce|monitor] [--log SINK] [--] (SCRIPT | -m MODULE | -c CODE) [ARGS...]
        auditwall policy check FILE...
        auditwall --version
 """
@@ -39,31 +39,34 @@ def _preload_path():
     return os.path.join(here, "libauditwall-preload.so")
 
 
+def _policy_ref(ref):
+    """An absolute path, so that children in other directories find the same policy."""
+    return ref if ref.startswith("builtin:") else os.path.abspath(ref)
+
+
 def _run(argv):
-    policy = os.environ.get("AUDITWALL_POLICY")
-    mode = os.environ.get("AUDITWALL_MODE")
+    options = {
+        "--policy": os.environ.get("AUDITWALL_POLICY"),
+        "--mode": os.environ.get("AUDITWALL_MODE"),
+        "--log": os.environ.get("AUDITWALL_LOG"),
+    }
     i = 0
     while i < len(argv):
         arg = argv[i]
         if arg == "--":
             i += 1
             break
-        if arg in ("--policy", "--mode"):
+        name, eq, value = arg.partition("=")
+        if name not in options:
+            break
+        if not eq:
             if i + 1 >= len(argv):
                 return _fail_usage(f"{arg} needs a value")
-            if arg == "--policy":
-                policy = argv[i + 1]
-            else:
-                mode = argv[i + 1]
-            i += 2
-        elif arg.startswith("--policy="):
-            policy = arg.split("=", 1)[1]
+            value = argv[i + 1]
             i += 1
-        elif arg.startswith("--mode="):
-            mode = arg.split("=", 1)[1]
-            i += 1
-        else:
-            break
+        options[name] = value
+        i += 1
+    policy, mode, log = options["--policy"], options["--mode"], options["--log"]
     program = argv[i:]
     if not program:
         return _fail_usage("run needs a program: SCRIPT, -m MODULE or -c CODE")
@@ -76,7 +79,7 @@ def _run(argv):
 
     from . import _core
 
-    policy = os.path.abspath(policy)
+    policy = _policy_ref(policy)
     # Check here so that a broken policy is reported before the program starts; the shim in
     # the new interpreter loads it again and refuses to start if it has become unusable.
     ok, report = _core.check_policy(policy)
@@ -89,6 +92,8 @@ def _run(argv):
     env["AUDITWALL_POLICY"] = policy
     if mode:
         env["AUDITWALL_MODE"] = mode
+    if log:
+        env["AUDITWALL_LOG"] = log
     preload = _preload_path()
     existing = [p for p in env.get("LD_PRELOAD", "").split() if p and p != preload]
     env["LD_PRELOAD"] = " ".join([preload] + existing)
