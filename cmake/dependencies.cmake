@@ -11,8 +11,15 @@ else()
   message(FATAL_ERROR "yaml-cpp was found but exports neither yaml-cpp nor yaml-cpp::yaml-cpp")
 endif()
 
+# The extension is loaded into every protected interpreter before it starts, so each shared
+# library it links is paid at every start-up: spdlog and fmt are used header-only.
 if(AUDITWALL_BUILD_EXTENSION OR AUDITWALL_BUILD_LAUNCHER)
   find_package(spdlog CONFIG REQUIRED)
+  find_package(fmt CONFIG REQUIRED)
+  add_library(auditwall_spdlog INTERFACE)
+  target_link_libraries(auditwall_spdlog INTERFACE spdlog::spdlog_header_only fmt::fmt-header-only)
+  # fmt::fmt, which spdlog's target names too, is not needed header-only: drop the library.
+  target_link_options(auditwall_spdlog INTERFACE -Wl,--as-needed)
 endif()
 
 if(AUDITWALL_BUILD_LAUNCHER)
