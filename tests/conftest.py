@@ -74,3 +74,10 @@ def policy_file(tmp_path):
         path.write_text(text)
         return path
     return _write
+
+
+@pytest.fixture
+def preload():
+    """The path of the installed pre-init shim, libauditwall-preload.so."""
+    import auditwall
+    return pathlib.Path(auditwall.__file__).parent / "libauditwall-preload.so"

@@ -1,0 +1,316 @@
+"""Every way of arming auditwall: pre-init, auto-load, children, forks and servers."""
+
+import os
+import pathlib
+import re
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.request
+
+import pytest
+
+from conftest import FIXTURES, run
+
+DENY_SYSTEM = FIXTURES / "deny-system.yaml"
+
+# One line per fact: whether auditwall is armed in this process, how, and whether os.system
+# ran (the marker file) or was denied.
+PROBE = """\
+import os, sys
+try:
+    import auditwall
+    s = auditwall.status()
+    print("armed", s["armed"], s.get("how"))
+except ImportError:
+    print("armed unknown")
+marker = sys.argv[1]
+try:
+    os.system("touch " + marker)
+    print("ran", os.path.exists(marker))
+except PermissionError as e:
+    print("denied", e.rule, os.path.exists(marker))
+"""
+
+
+@pytest.fixture
+def probe(tmp_path):
+    path = tmp_path / "probe.py"
+    path.write_text(PROBE)
+    return path
+
+
+# --- auto-load -------------------------------------------------------------------------------
+
+def test_autoload_arms_when_the_variable_is_set(python, probe, tmp_path):
+    ran = python(probe, tmp_path / "m", env={"AUDITWALL_POLICY": str(DENY_SYSTEM)})
+    assert ran.lines == ["armed True auto-load", "denied no-os-system False"], ran
+
+
+def test_autoload_does_nothing_without_the_variable(python, probe, tmp_path):
+    ran = python("-c", "import sys; print('auditwall' in sys.modules)")
+    assert ran.lines == ["False"], ran
+    ran = python(probe, tmp_path / "m")
+    assert ran.lines == ["armed False None", "ran True"], ran
+
+
+def test_autoload_resolves_a_relative_policy_for_children(python, tmp_path):
+    (tmp_path / "p.yaml").write_text(DENY_SYSTEM.read_text())
+    code = "import os, auditwall; print(os.environ['AUDITWALL_POLICY']); print(auditwall.status()['policy'])"
+    ran = python("-c", code, env={"AUDITWALL_POLICY": "p.yaml"}, cwd=tmp_path)
+    assert ran.lines == [str(tmp_path / "p.yaml")] * 2, ran
+
+
+def test_autoload_keeps_an_existing_sitecustomize(python, probe, tmp_path):
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    (site_dir / "sitecustomize.py").write_text("print('sitecustomize ran')\n")
+    ran = python(probe, tmp_path / "m",
+                 env={"AUDITWALL_POLICY": str(DENY_SYSTEM), "PYTHONPATH": str(site_dir)})
+    assert ran.lines == ["sitecustomize ran", "armed True auto-load", "denied no-os-system False"], ran
+
+
+def test_autoload_with_a_broken_policy_stops_the_program(python, policy_file, tmp_path):
+    bad = policy_file("version: 1\nrules:\n  - {id: x, on: os.system, action: nope}\n")
+    ran = python("-c", "print('ran')", env={"AUDITWALL_POLICY": str(bad)})
+    assert ran.returncode == 78, ran
+    assert "ran" not in ran.stdout
+    assert f"{bad}:3:36: error: action must be one of" in ran.stderr, ran
+    assert "refusing to start" in ran.stderr, ran
+
+
+def test_autoload_monitor_mode_from_the_environment(python, probe, tmp_path):
+    ran = python(probe, tmp_path / "m",
+                 env={"AUDITWALL_POLICY": str(DENY_SYSTEM), "AUDITWALL_MODE": "monitor"})
+    assert ran.lines == ["armed True auto-load", "ran True"], ran
+    assert "would-deny os.system(" in ran.stderr, ran
+
+
+# --- pre-init --------------------------------------------------------------------------------
+
+def test_run_imports_no_module_at_start_up(python, auditwall_run):
+    code = "import sys; print(sorted(sys.modules))"
+    plain = python("-c", code)
+    armed = auditwall_run("--policy", DENY_SYSTEM, "-c", code)
+    assert plain.returncode == 0 and armed.returncode == 0, (plain, armed)
+    assert armed.lines == plain.lines, armed
+
+
+@pytest.fixture
+def evil_pth():
+    """A .pth file in this interpreter's site-packages that runs os.system at start-up when
+    AUDITWALL_TEST_EVIL_PTH names a marker (and does nothing otherwise). Its name sorts before
+    auditwall-autoload.pth, so it runs before the auto-load does."""
+    site_packages = pathlib.Path(sysconfig.get_paths()["purelib"])
+    path = site_packages / "00-auditwall-test-evil.pth"
+    path.write_text("import os; m = os.environ.get('AUDITWALL_TEST_EVIL_PTH'); "
+                    "m and os.system('touch ' + m)\n")
+    yield path
+    path.unlink()
+
+
+def test_malicious_pth_runs_without_auditwall(python, evil_pth, tmp_path):
+    marker = tmp_path / "m"
+    ran = python("-c", "pass", env={"AUDITWALL_TEST_EVIL_PTH": str(marker)})
+    assert ran.returncode == 0, ran
+    assert marker.exists(), "the .pth attack did not work without auditwall"
+
+
+def test_malicious_pth_is_blocked_under_auditwall_run(evil_pth, tmp_path):
+    # The `auditwall` command starts its own interpreter with -S, and the program's interpreter
+    # is armed before site runs: the .pth runs nowhere unchecked.
+    marker = tmp_path / "m"
+    command = pathlib.Path(sys.executable).parent / "auditwall"
+    ran = run([command, "run", "--policy", DENY_SYSTEM, "-c", "print('program ran')"],
+              env={"AUDITWALL_TEST_EVIL_PTH": str(marker)})
+    assert not marker.exists(), ran
+    assert "blocked by rule no-os-system" in ran.stderr, ran
+    assert "program ran" in ran.stdout, ran
+
+
+def test_python_m_auditwall_front_end_runs_site_unprotected(auditwall_run, evil_pth, tmp_path):
+    # The documented limit of `python -m auditwall run`: the front-end interpreter runs site,
+    # and so the .pth, before any auditwall code. The program's interpreter is still armed
+    # before its own site runs, which is why the same .pth is blocked there.
+    marker = tmp_path / "m"
+    ran = auditwall_run("--policy", DENY_SYSTEM, "-c", "print('program ran')",
+                        env={"AUDITWALL_TEST_EVIL_PTH": str(marker)})
+    assert marker.exists(), "the front end was expected to run the .pth"
+    assert "blocked by rule no-os-system" in ran.stderr, ran
+    assert "program ran" in ran.stdout, ran
+
+
+def test_malicious_pth_is_blocked_under_the_launcher(launcher, evil_pth, tmp_path):
+    marker = tmp_path / "m"
+    ran = run([launcher, "--policy", DENY_SYSTEM, sys.executable, "-c", "pass"],
+              env={"AUDITWALL_TEST_EVIL_PTH": str(marker)})
+    assert not marker.exists(), ran
+    assert "blocked by rule no-os-system" in ran.stderr, ran
+
+
+def test_autoload_cannot_see_a_pth_that_runs_before_it(python, evil_pth, tmp_path):
+    # The documented limit of auto-load: code that runs before it is not checked.
+    marker = tmp_path / "m"
+    ran = python("-c", "import auditwall; print(auditwall.status()['how'])",
+                 env={"AUDITWALL_TEST_EVIL_PTH": str(marker), "AUDITWALL_POLICY": str(DENY_SYSTEM)})
+    assert ran.lines == ["auto-load"], ran
+    assert marker.exists(), "auto-load was expected to miss a .pth that runs before it"
+
+
+DEBIAN_PYTHON = pathlib.Path("/usr/bin/python3.11")
+
+
+@pytest.mark.skipif(not DEBIAN_PYTHON.exists(), reason="Debian's python3.11 is not installed")
+def test_preinit_works_in_debians_statically_linked_python(preload, probe, tmp_path):
+    ext = sysconfig.get_config_var("EXT_SUFFIX")
+    marker = tmp_path / "m"
+    env = {"LD_PRELOAD": str(preload), "AUDITWALL_POLICY": str(DENY_SYSTEM)}
+    ran = run([DEBIAN_PYTHON, probe, marker], env=env)
+    if sys.version_info[:2] == (3, 11):
+        # The extension built here for 3.11 is loaded into Debian's own interpreter.
+        assert ran.lines == ["armed unknown", "denied no-os-system False"], ran
+    else:
+        # No extension for 3.11 beside this shim: the interpreter must refuse to start.
+        assert ran.returncode == 78, ran
+        assert "auditwall is not installed for this interpreter" in ran.stderr, ran
+        assert ext not in ran.stderr or "3.11" in ran.stderr
+    assert not marker.exists()
+
+
+# --- children --------------------------------------------------------------------------------
+
+CHILDREN = """\
+import multiprocessing, os, subprocess, sys
+probe, tmp = sys.argv[1], sys.argv[2]
+how = sys.argv[3]
+if how == "subprocess":
+    subprocess.run([sys.executable, probe, tmp + "/m"], check=False)
+elif how in ("spawn", "forkserver", "fork"):
+    def child(marker):
+        import auditwall
+        print("armed", auditwall.status()["armed"], flush=True)
+        try:
+            os.system("touch " + marker)
+            print("ran", flush=True)
+        except PermissionError as e:
+            print("denied", e.rule, flush=True)
+    if __name__ == "__main__":
+        ctx = multiprocessing.get_context(how)
+        p = ctx.Process(target=child, args=(tmp + "/m",))
+        p.start(); p.join()
+elif how == "exec":
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, probe, tmp + "/m"])
+"""
+
+
+@pytest.fixture
+def children(tmp_path):
+    path = tmp_path / "children.py"
+    path.write_text(CHILDREN)
+    return path
+
+
+def test_subprocess_child_is_armed_before_start_up(auditwall_run, children, probe, tmp_path):
+    ran = auditwall_run("--policy", DENY_SYSTEM, children, probe, tmp_path, "subprocess")
+    assert ran.lines == ["armed True pre-init", "denied no-os-system False"], ran
+
+
+def test_exec_of_python_stays_armed(auditwall_run, children, probe, tmp_path):
+    ran = auditwall_run("--policy", DENY_SYSTEM, children, probe, tmp_path, "exec")
+    assert ran.lines == ["armed True pre-init", "denied no-os-system False"], ran
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver", "fork"])
+def test_multiprocessing_children_are_armed(auditwall_run, children, probe, tmp_path, method):
+    ran = auditwall_run("--policy", DENY_SYSTEM, children, probe, tmp_path, method)
+    assert ran.lines == ["armed True", "denied no-os-system"], ran
+    assert not (tmp_path / "m").exists()
+
+
+def test_children_inherit_monitor_mode(auditwall_run, children, probe, tmp_path):
+    ran = auditwall_run("--policy", DENY_SYSTEM, "--mode", "monitor", children, probe, tmp_path,
+                        "subprocess")
+    assert ran.lines == ["armed True pre-init", "ran True"], ran
+
+
+# --- a real pre-fork server ------------------------------------------------------------------
+
+APP = """\
+import os
+import auditwall
+
+def app(environ, start_response):
+    try:
+        os.system("touch " + os.environ["MARKER_DIR"] + "/request.ran")
+        verdict = "ran"
+    except auditwall.PolicyViolation as e:
+        verdict = "denied " + e.rule
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"{os.getpid()} {verdict}".encode()]
+"""
+
+# Runs in every worker once it is forked, before it serves: proves each worker is armed.
+GUNICORN_CONF = """\
+import os
+
+def post_worker_init(worker):
+    import auditwall
+    path = os.path.join(os.environ["MARKER_DIR"], "worker-%d" % os.getpid())
+    try:
+        os.system("touch " + path + ".ran")
+        verdict = "ran"
+    except auditwall.PolicyViolation as e:
+        verdict = "denied " + e.rule
+    with open(path, "w") as f:
+        f.write("%s %s" % (auditwall.status()["how"], verdict))
+"""
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url, attempts=150):
+    for _ in range(attempts):
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.read().decode()
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"no answer from {url}")
+
+
+def test_gunicorn_workers_are_all_protected(tmp_path):
+    pytest.importorskip("gunicorn")
+    (tmp_path / "app.py").write_text(APP)
+    (tmp_path / "conf.py").write_text(GUNICORN_CONF)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITWALL_")}
+    env["MARKER_DIR"] = str(tmp_path)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "auditwall", "run", "--policy", str(DENY_SYSTEM), "-m",
+         "gunicorn", "--config", "conf.py", "--workers", "3", "--bind", f"127.0.0.1:{port}",
+         "app:app"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        pid, verdict = _get(f"http://127.0.0.1:{port}/").split(" ", 1)
+        assert verdict == "denied no-os-system"
+        for _ in range(100):
+            workers = sorted(tmp_path.glob("worker-*[0-9]"))
+            if len(workers) == 3:
+                break
+            time.sleep(0.1)
+        assert len(workers) == 3, workers
+        assert pid in {w.name.split("-")[1] for w in workers}
+        for worker in workers:
+            assert worker.read_text() == "pre-init denied no-os-system", worker
+        assert not list(tmp_path.glob("*.ran")), "a worker ran os.system"
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
