@@ -22,7 +22,8 @@ if(AUDITWALL_BUILD_EXTENSION OR AUDITWALL_BUILD_LAUNCHER)
   target_link_options(auditwall_spdlog INTERFACE -Wl,--as-needed)
 endif()
 
-if(AUDITWALL_BUILD_LAUNCHER)
+# The seccomp filters: installed by the launcher (first stage) and the extension (second).
+if(AUDITWALL_BUILD_EXTENSION OR AUDITWALL_BUILD_LAUNCHER)
   find_package(PkgConfig REQUIRED)
   pkg_check_modules(LIBSECCOMP REQUIRED IMPORTED_TARGET libseccomp>=2.5)
 endif()

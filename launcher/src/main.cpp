@@ -1,4 +1,4 @@
-// auditwall-launch: runs a program with auditwall's hook armed before its interpreter starts.
+// auditwall-launch: runs a program under seccomp with auditwall's hook armed before it starts.
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,15 +9,20 @@
 #include <vector>
 
 #include "auditwall/policy.hpp"
+#include "auditwall/seccomp.hpp"
 
 namespace {
 
 constexpr int kExitUsage = 2;
 constexpr int kExitPolicyError = 78;  // EX_CONFIG
+constexpr int kExitNoSeccomp = 71;  // EX_OSERR
 constexpr int kExitCannotRun = 127;
 
 const char kUsage[] =
-    "usage: auditwall-launch [--policy PATH] [--mode enforce|monitor] [--] PROGRAM [ARGS...]\n";
+    "usage: auditwall-launch [--policy PATH|builtin:NAME] [--mode enforce|monitor]\n"
+    "                        [--no-seccomp] [--] PROGRAM [ARGS...]\n"
+    "       auditwall-launch [--policy PATH|builtin:NAME] [--mode enforce|monitor] "
+    "--print-filter\n";
 
 bool is_file(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
 
@@ -56,9 +61,26 @@ std::string find_preload() {
 
 std::string absolute(const std::string& path) {
   if (!path.empty() && path[0] == '/') return path;
+  if (path.rfind("builtin:", 0) == 0) return path;
   char cwd[4096];
   if (getcwd(cwd, sizeof cwd) == nullptr) return path;
   return std::string(cwd) + "/" + path;
+}
+
+// Prints both filters: a summary a reviewer can read, then libseccomp's pseudo filter code.
+bool print_filters(const auditwall::policy::Policy& policy, auditwall::policy::Mode mode) {
+  using namespace auditwall::seccomp;
+  for (Stage stage : {Stage::pre_exec, Stage::armed}) {
+    Filter filter = build(stage, &policy, mode);
+    std::string pfc;
+    std::string error;
+    if (!export_pfc(filter, pfc, error)) {
+      std::fprintf(stderr, "auditwall-launch: %s\n", error.c_str());
+      return false;
+    }
+    std::printf("%s\n%s\n", describe(filter).c_str(), pfc.c_str());
+  }
+  return true;
 }
 
 }  // namespace
@@ -66,6 +88,8 @@ std::string absolute(const std::string& path) {
 int main(int argc, char** argv) {
   std::string policy_ref = std::getenv("AUDITWALL_POLICY") ? std::getenv("AUDITWALL_POLICY") : "";
   std::string mode = std::getenv("AUDITWALL_MODE") ? std::getenv("AUDITWALL_MODE") : "";
+  bool print_filter = false;
+  bool no_seccomp = false;
   int i = 1;
   for (; i < argc; ++i) {
     std::string arg = argv[i];
@@ -81,6 +105,14 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
+    if (arg == "--print-filter") {
+      print_filter = true;
+      continue;
+    }
+    if (arg == "--no-seccomp") {
+      no_seccomp = true;
+      continue;
+    }
     if ((arg == "--policy" || arg == "--mode") && i + 1 < argc) {
       (arg == "--policy" ? policy_ref : mode) = argv[++i];
     } else if (arg.rfind("--policy=", 0) == 0) {
@@ -94,7 +126,7 @@ int main(int argc, char** argv) {
       break;
     }
   }
-  if (i >= argc) {
+  if (i >= argc && !print_filter) {
     std::fprintf(stderr, "auditwall-launch: no program to run\n%s", kUsage);
     return kExitUsage;
   }
@@ -115,6 +147,27 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "auditwall-launch: refusing to start: the policy cannot be used\n");
     return kExitPolicyError;
   }
+  auditwall::policy::Mode effective = loaded.policy->mode();
+  if (!mode.empty()) {
+    effective = mode == "monitor" ? auditwall::policy::Mode::monitor
+                                  : auditwall::policy::Mode::enforce;
+  }
+  if (print_filter) return print_filters(*loaded.policy, effective) ? 0 : kExitNoSeccomp;
+
+  std::string why;
+  if (no_seccomp) {
+    std::fprintf(stderr,
+                 "auditwall-launch: WARNING: --no-seccomp: running WITHOUT the seccomp layer; "
+                 "only the audit hook protects %s, and what it cannot see (ctypes, "
+                 "_posixsubprocess, raw syscalls) is not stopped\n",
+                 argv[i]);
+  } else if (!auditwall::seccomp::available(why)) {
+    std::fprintf(stderr,
+                 "auditwall-launch: refusing to start: seccomp is unavailable: %s\n"
+                 "auditwall-launch: pass --no-seccomp to run with the audit hook only\n",
+                 why.c_str());
+    return kExitNoSeccomp;
+  }
 
   const std::string preload = find_preload();
   if (preload.empty()) {
@@ -131,6 +184,21 @@ int main(int argc, char** argv) {
   setenv("AUDITWALL_POLICY", policy_ref.c_str(), 1);
   if (!mode.empty()) setenv("AUDITWALL_MODE", mode.c_str(), 1);
   setenv("LD_PRELOAD", ld_preload.c_str(), 1);
+  // Tells the extension in each Python process of the tree to stack the armed-stage filter.
+  setenv("AUDITWALL_SECCOMP", no_seccomp ? "off" : "on", 1);
+
+  if (!no_seccomp) {
+    // Last before exec, so that nothing the launcher still does runs under the filter; the
+    // filter stays across exec (no_new_privs keeps setuid programs from dropping it).
+    auditwall::seccomp::Filter filter =
+        auditwall::seccomp::build(auditwall::seccomp::Stage::pre_exec, loaded.policy.get(),
+                                  effective);
+    std::string error;
+    if (auditwall::seccomp::install(filter, error) != 0) {
+      std::fprintf(stderr, "auditwall-launch: refusing to start: %s\n", error.c_str());
+      return kExitNoSeccomp;
+    }
+  }
 
   execvp(argv[i], argv + i);
   std::fprintf(stderr, "auditwall-launch: cannot run %s: %s\n", argv[i], std::strerror(errno));
