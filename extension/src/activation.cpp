@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "seccomp_stage.hpp"
+
 namespace auditwall::activation {
 
 bool arm(const std::string& policy_ref, const std::string& mode, hook::How how,
@@ -38,6 +40,8 @@ extern "C" int auditwall_preinit_arm(char* error, unsigned long size) {
     } else if (!auditwall::activation::arm(policy_ref, mode != nullptr ? mode : "",
                                            auditwall::hook::How::pre_init, message)) {
       status = auditwall::activation::kExitPolicyError;
+    } else if (!auditwall::seccomp_stage::install(*auditwall::hook::armed_policy(), message)) {
+      status = auditwall::seccomp_stage::kExitNoSeccomp;
     }
   } catch (const std::exception& e) {
     message = std::string("internal error while arming: ") + e.what();
