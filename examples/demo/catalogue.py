@@ -132,6 +132,14 @@ def requests(proofs, upstream):
                 params={"url": f"http://{METADATA_DECIMAL}/latest/meta-data/iam/"
                                "security-credentials/demo"},
                 proof="secret", needs_netns=True),
+        Request("ssrf-metadata-ipv6", "attack", "SSRF: metadata as IPv4-mapped IPv6", "GET",
+                "/fetch", params={"url": f"http://[::ffff:{METADATA_ADDRESS}]/latest/meta-data/"
+                                         "iam/security-credentials/demo"},
+                proof="secret", needs_netns=True),
+        Request("ssrf-redirect", "attack", "SSRF: allowed host redirects to metadata", "GET",
+                "/fetch", params={"url": upstream + "/redirect?to=" + urllib.parse.quote(
+                    f"http://{METADATA_ADDRESS}/latest/meta-data/iam/security-credentials/demo")},
+                proof="secret", needs_netns=True),
         Request("ssrf-private", "attack", f"SSRF: private range {PRIVATE_ADDRESS}", "GET",
                 "/fetch", params={"url": f"http://{PRIVATE_ADDRESS}/admin/users"},
                 proof="secret", needs_netns=True),

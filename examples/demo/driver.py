@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -68,17 +69,23 @@ def set_up_netns():
 # ---- the services the demo service talks to ----------------------------------------------
 
 class FakeService(http.server.ThreadingHTTPServer):
-    """A small HTTP server answering every GET with its body, counting the hits."""
+    """A small HTTP server answering every GET with its body; /redirect?to=URL redirects
+    there, as an open redirect on an otherwise trusted host would."""
 
     daemon_threads = True
 
     def __init__(self, address, body):
         self.body = body.encode()
-        self.hits = 0
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(handler):  # noqa: N805
-                self.hits += 1
+                url = urllib.parse.urlsplit(handler.path)
+                if url.path == "/redirect":
+                    handler.send_response(302)
+                    handler.send_header("Location", urllib.parse.parse_qs(url.query)["to"][0])
+                    handler.send_header("Content-Length", "0")
+                    handler.end_headers()
+                    return
                 handler.send_response(200)
                 handler.send_header("Content-Type", "text/plain")
                 handler.send_header("Content-Length", str(len(self.body)))
