@@ -206,12 +206,18 @@ def send(port, request, rid):
         connection.close()
 
 
-def wait_for_log(service, start, rid):
-    """Waits until the service has logged the request `rid` and its log is quiet, so the
-    records of this request are all in the log before the next request is sent."""
+def wait_for_log(service, start, rid, expect_record):
+    """Waits until the service has logged the request `rid` (and, when `expect_record`, an
+    auditwall record, which a writer thread may add a little later) and its log is quiet, so
+    the records of this request are all in the log before the next request is sent."""
     deadline = time.monotonic() + 5
     needle = f"rid={rid} HTTP/1.1"
-    while needle not in service.read_log(start) and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        log = service.read_log(start)
+        if needle in log:
+            if not expect_record or records(log):
+                break
+            deadline = min(deadline, time.monotonic() + 1)
         time.sleep(0.01)
     size, quiet_since = service.log_size(), time.monotonic()
     while time.monotonic() - quiet_since < 0.1 and time.monotonic() < deadline:
@@ -260,7 +266,7 @@ def run(policy, netns):
                 status, body = send(service.port, request, rid)
             except (OSError, http.client.HTTPException) as error:
                 status, body = None, f"{type(error).__name__}: {error}"
-            wait_for_log(service, start, rid)
+            wait_for_log(service, start, rid, policy is not None and request.kind == "attack")
             log = service.read_log(start)
             result.update(status=status, body=body[:2000], records=records(log), log=log[-4000:])
             if request.kind == "attack":
