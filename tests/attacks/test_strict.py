@@ -53,10 +53,13 @@ PAYLOADS = {
 
 
 def script(body, marker, port):
-    return (f"MARKER = {str(marker)!r}\nPORT = {port}\ntry:\n"
-            + textwrap.indent(textwrap.dedent(body), "    ")
-            + "    print('done')\nexcept PermissionError as e:\n"
-              "    print('denied', getattr(e, 'rule', None))\n")
+    """The payload as a script file, as a plugin or job would be given."""
+    path = marker.parent / "payload.py"
+    path.write_text(f"MARKER = {str(marker)!r}\nPORT = {port}\ntry:\n"
+                    + textwrap.indent(textwrap.dedent(body), "    ")
+                    + "    print('done')\nexcept PermissionError as e:\n"
+                      "    print('denied', getattr(e, 'rule', None))\n")
+    return path
 
 
 @pytest.fixture
@@ -81,7 +84,7 @@ def proof(marker, listener):
 @pytest.mark.parametrize("name", sorted(PAYLOADS))
 def test_payload_works_without_auditwall(python, tmp_path, listener, name):
     marker = tmp_path / "marker"
-    ran = python("-c", script(PAYLOADS[name][1], marker, listener.getsockname()[1]))
+    ran = python(script(PAYLOADS[name][1], marker, listener.getsockname()[1]))
     assert ran.lines == ["done"], ran
     assert proof(marker, listener), ran
 
@@ -90,7 +93,7 @@ def test_payload_works_without_auditwall(python, tmp_path, listener, name):
 def test_payload_is_denied_by_the_strict_policy(auditwall_run, tmp_path, listener, name):
     rule, body = PAYLOADS[name]
     marker = tmp_path / "marker"
-    ran = auditwall_run("--policy", STRICT, "-c", script(body, marker, listener.getsockname()[1]))
+    ran = auditwall_run("--policy", STRICT, script(body, marker, listener.getsockname()[1]))
     assert ran.lines == [f"denied {rule}"], ran
     assert f"rule={rule}" in ran.stderr or f'"rule":"{rule}"' in ran.stderr.replace(" ", ""), ran
     assert not proof(marker, listener), ran
@@ -125,8 +128,10 @@ print("ok", Colour.RED.name, re.sub(r"\\d", "#", "a1b2"))
 """
 
 
-def test_ordinary_code_works_under_the_strict_policy(auditwall_run):
-    ran = auditwall_run("--policy", STRICT, "-c", ORDINARY)
+def test_ordinary_code_works_under_the_strict_policy(auditwall_run, tmp_path):
+    job = tmp_path / "job.py"
+    job.write_text(ORDINARY)
+    ran = auditwall_run("--policy", STRICT, job)
     assert ran.returncode == 0, ran
     assert ran.lines == ["ok RED a#b#"], ran
     assert "deny" not in ran.stderr, ran
