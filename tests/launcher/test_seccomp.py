@@ -302,6 +302,57 @@ for family in (socket.AF_INET, socket.AF_INET6, socket.AF_UNIX):
                      ran.stderr, re.M), ran
 
 
+CTYPES_CONNECT = """\
+import ctypes, socket, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.socket(socket.AF_INET, socket.SOCK_STREAM, 0)
+if fd < 0:
+    print("refused", ctypes.get_errno())
+    sys.exit(0)
+address = (struct.pack("=H", socket.AF_INET) + struct.pack("!H", int(sys.argv[1]))
+           + socket.inet_aton("127.0.0.1") + bytes(8))  # struct sockaddr_in
+status = libc.connect(fd, address, len(address))
+print("connected" if status == 0 else f"connect failed {ctypes.get_errno()}")
+"""
+
+
+def test_a_ctypes_connection_is_stopped_when_connections_are_denied(auditwall_run, launch,
+                                                                      policy_file, tmp_path):
+    script = tmp_path / "connect.py"
+    script.write_text(CTYPES_CONNECT)
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        port = str(server.getsockname()[1])
+        # The hook alone, with a policy that denies every connection, does not see it.
+        ran = auditwall_run("--policy", policy_file(NO_CONNECTIONS), script, port)
+        assert ran.lines == ["connected"], ran
+        ran = launch(NO_CONNECTIONS, sys.executable, script, port)
+        assert ran.returncode == 0, ran
+        assert ran.lines == ["refused 1"], ran
+        assert "auditwall: deny syscall socket " in ran.stderr, ran
+
+
+def test_pidfd_send_signal_is_stopped(auditwall_run, launch, tmp_path):
+    code = """\
+import os, signal
+fd = os.pidfd_open(os.getpid())
+try:
+    signal.pidfd_send_signal(fd, 0)
+    print("sent")
+except OSError as e:
+    print("refused", e.errno)
+"""
+    ran = auditwall_run("--policy", DENY_SYSTEM, "-c", code)
+    assert ran.lines == ["sent"], ran
+    ran = launch(DENY_SYSTEM, sys.executable, "-c", code)
+    assert ran.returncode == 0, ran
+    assert ran.lines == ["refused 1"], ran
+    assert re.search(r"^auditwall: deny syscall pidfd_send_signal event=syscall "
+                     r"rule=seccomp-unaudited", ran.stderr, re.M), ran
+
+
 def test_high_bits_in_the_socket_domain_do_not_slip_past(launch, try_syscall, tmp_path):
     without = run([try_syscall, "socket-inet-high-bits"], cwd=tmp_path)
     assert without.returncode == 0, without
