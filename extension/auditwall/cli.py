@@ -28,6 +28,10 @@ def _check(paths):
         if report:
             sys.stderr.write(report)
         if ok:
+            # Contradictions between the audit rules and the kernel layer are warnings: the
+            # policy works, but auditwall-launch would stop what the audit rules allow.
+            for note in _core.seccomp_notes(path):
+                sys.stderr.write(f"{path}: warning: seccomp: {note}\n")
             print(f"{path}: ok")
         else:
             status = 1

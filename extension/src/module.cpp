@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "activation.hpp"
+#include "auditwall/seccomp.hpp"
 #include "hook.hpp"
 
 namespace py = pybind11;
@@ -14,6 +15,14 @@ namespace {
 py::tuple check_policy(const std::string& path) {
   policy::LoadResult loaded = policy::load_file(path);
   return py::make_tuple(loaded.ok(), loaded.report());
+}
+
+// Where the policy's audit rules and the seccomp filters built from it disagree, one
+// sentence each; empty when the policy does not load (check_policy reports that).
+std::vector<std::string> seccomp_notes(const std::string& path) {
+  policy::LoadResult loaded = policy::load_file(path);
+  if (!loaded.ok()) return {};
+  return seccomp::contradictions(*loaded.policy);
 }
 
 void activate(const std::string& path, const std::string& mode, const std::string& how) {
@@ -48,6 +57,8 @@ PYBIND11_MODULE(_core, m) {
   m.attr("EXIT_POLICY_ERROR") = activation::kExitPolicyError;
   m.def("check_policy", &check_policy, py::arg("path"),
         "Loads a policy file without arming it: (ok, diagnostics report).");
+  m.def("seccomp_notes", &seccomp_notes, py::arg("path"),
+        "Where the policy's audit rules and its seccomp filters disagree, one note each.");
   m.def("activate", &activate, py::arg("path"), py::arg("mode") = "", py::arg("how") = "api",
         "Arms the audit hook with a policy file. Raises RuntimeError when it cannot.");
   m.def("status", &status, "Whether the hook is armed, how, and with which policy.");

@@ -153,6 +153,11 @@ int main(int argc, char** argv) {
                                   : auditwall::policy::Mode::enforce;
   }
   if (print_filter) return print_filters(*loaded.policy, effective) ? 0 : kExitNoSeccomp;
+  if (!no_seccomp) {
+    for (const std::string& note : auditwall::seccomp::contradictions(*loaded.policy)) {
+      std::fprintf(stderr, "auditwall-launch: warning: seccomp: %s\n", note.c_str());
+    }
+  }
 
   std::string why;
   if (no_seccomp) {

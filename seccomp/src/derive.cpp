@@ -22,20 +22,22 @@ constexpr const char* kNetworkRule = "seccomp-derived-network";
 constexpr const char* kUnauditedRule = "seccomp-unaudited";
 
 // CPython's audit events that create a process, by what they need from the kernel.
-const char* const kExecEvents[] = {"os.system", "os.exec", "os.posix_spawn", "os.spawn",
-                                   "subprocess.Popen"};
+const char* const kExecEvents[] = {"os.system", "os.exec",          "os.posix_spawn",
+                                   "os.spawn",  "subprocess.Popen", "pty.spawn"};
 const char* const kForkEvents[] = {"os.fork", "os.forkpty"};
 const char* const kConnectEvents[] = {"socket.connect"};
 
-// Does the rule name this event, by name, family or glob? Erring towards yes only makes
-// auditwall derive less.
-bool mentions(const policy::Rule& rule, std::string_view event, std::string_view family) {
+// The family and sub-family ("process.exec") that a group of probes belongs to.
+struct Group {
+  std::string_view family;
+  std::string_view subfamily;
+};
+
+// Does the rule name this event, by name, family, sub-family or glob? Erring towards yes only
+// makes auditwall derive less.
+bool mentions(const policy::Rule& rule, std::string_view event, const Group& group) {
   for (const std::string& on : rule.on) {
-    if (on == event || on == family) return true;
-    if (on.size() > family.size() && on.compare(0, family.size(), family) == 0 &&
-        on[family.size()] == '.') {
-      return true;  // a family subset such as network.connect
-    }
+    if (on == event || on == group.family || on == group.subfamily) return true;
     if (fnmatch(on.c_str(), std::string(event).c_str(), 0) == 0) return true;
   }
   return false;
@@ -45,7 +47,7 @@ bool mentions(const policy::Rule& rule, std::string_view event, std::string_view
 // by any rule. `verdict` becomes kill only when every decision is kill, log when any
 // decision is in monitor mode.
 bool all_denied(const policy::Policy& policy, const std::vector<Event>& probes,
-                std::string_view family, Verdict& verdict) {
+                const Group& group, Verdict& verdict) {
   bool all_kill = true;
   bool any_monitor = false;
   for (const Event& probe : probes) {
@@ -55,7 +57,7 @@ bool all_denied(const policy::Policy& policy, const std::vector<Event>& probes,
     any_monitor = any_monitor || d.mode == policy::Mode::monitor;
     for (const policy::Rule& rule : policy.rules()) {
       if ((rule.action == Action::allow || rule.action == Action::log) &&
-          mentions(rule, probe.name, family)) {
+          mentions(rule, probe.name, group)) {
         return false;
       }
     }
@@ -177,13 +179,13 @@ Derived derive(const policy::Policy& policy) {
   Verdict fork_verdict = Verdict::deny;
   Verdict net_verdict = Verdict::deny;
   out.no_exec = all_denied(policy, probes.process(kExecEvents, std::size(kExecEvents)),
-                           "process", exec_verdict);
+                           {"process", "process.exec"}, exec_verdict);
   out.no_fork = out.no_exec &&
                 all_denied(policy, probes.process(kForkEvents, std::size(kForkEvents)),
-                           "process", fork_verdict);
+                           {"process", "process.fork"}, fork_verdict);
   out.exec_verdict = exec_verdict;
   out.fork_verdict = fork_verdict;
-  out.no_inet = all_denied(policy, probes.connect(), "network", net_verdict);
+  out.no_inet = all_denied(policy, probes.connect(), {"network", "network.connect"}, net_verdict);
   out.inet_verdict = net_verdict;
   return out;
 }

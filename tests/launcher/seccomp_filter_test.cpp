@@ -35,7 +35,8 @@ constexpr const char* kNoProcesses = R"YAML(
 version: 1
 rules:
   - id: no-processes
-    on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, os.fork, os.forkpty]
+    on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, pty.spawn,
+         os.fork, os.forkpty]
     action: deny
 )YAML";
 
@@ -124,7 +125,7 @@ TEST(SeccompDerive, ExecDeniedButForkAllowedKeepsFork) {
 version: 1
 rules:
   - id: no-programs
-    on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen]
+    on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, pty.spawn]
     action: deny
 )YAML");
   Derived d = derive(*policy);
@@ -144,7 +145,8 @@ rules:
     on: subprocess.Popen
     action: allow
   - id: no-processes
-    on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, os.fork, os.forkpty]
+    on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, pty.spawn,
+         os.fork, os.forkpty]
     action: deny
 )YAML");
   EXPECT_FALSE(derive(*policy).no_exec);
@@ -155,7 +157,8 @@ TEST(SeccompDerive, KillRulesKillAndPerRuleMonitorLogs) {
 version: 1
 rules:
   - id: no-processes
-    on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, os.fork, os.forkpty]
+    on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, pty.spawn,
+         os.fork, os.forkpty]
     action: kill
 )YAML");
   Filter f = build(Stage::armed, kill.get(), Mode::enforce);
@@ -165,7 +168,8 @@ rules:
 version: 1
 rules:
   - id: no-processes
-    on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, os.fork, os.forkpty]
+    on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, pty.spawn,
+         os.fork, os.forkpty]
     action: deny
     mode: monitor
 )YAML");

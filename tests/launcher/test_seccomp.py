@@ -22,7 +22,8 @@ NO_PROCESSES = """\
 version: 1
 rules:
   - id: no-processes
-    on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, os.fork, os.forkpty]
+    on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, pty.spawn,
+         os.fork, os.forkpty]
     action: deny
 """
 
@@ -389,3 +390,18 @@ def test_no_seccomp_is_loud_and_leaves_the_escape_open(launch, escape, tmp_path)
     assert marker.exists(), ran
     assert "WARNING: --no-seccomp: running WITHOUT the seccomp layer" in ran.stderr, ran
     assert "auditwall: deny syscall" not in ran.stderr, ran
+
+
+def test_policy_check_flags_what_the_kernel_layer_would_stop(python, launch, policy_file):
+    path = policy_file(NO_CONNECTIONS)
+    ran = python("-m", "auditwall", "policy", "check", path)
+    assert ran.returncode == 0, ran
+    assert ran.lines == [f"{path}: ok"], ran
+    assert re.search(rf"^{re.escape(str(path))}: warning: seccomp: every connection is denied, "
+                     r"so the kernel layer stops creating internet sockets; socket\.bind is "
+                     r"allowed", ran.stderr, re.M), ran
+    ran = launch(NO_CONNECTIONS, sys.executable, "-c", "pass")
+    assert ran.returncode == 0, ran
+    assert "auditwall-launch: warning: seccomp: every connection is denied" in ran.stderr, ran
+    ran = python("-m", "auditwall", "policy", "check", DENY_SYSTEM)
+    assert ran.returncode == 0 and "warning" not in ran.stderr, ran
