@@ -1,14 +1,18 @@
 // Reads a YAML policy, validates it, and collects every problem with its line and column.
+#include <seccomp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
 #include "auditwall/policy.hpp"
+#include "glob.hpp"
 #include "internal.hpp"
 
 namespace auditwall::policy {
@@ -76,8 +80,15 @@ class Loader {
       return result;
     }
     read_root(root);
+    // Report in file order, whatever order the sections were read in.
+    std::stable_sort(diagnostics_.begin(), diagnostics_.end(),
+                     [](const Diagnostic& a, const Diagnostic& b) {
+                       return a.line != b.line ? a.line < b.line : a.column < b.column;
+                     });
     if (!has_errors()) {
-      result.policy = Compiler::compile(std::move(rules_), mode_, file_, digest(text));
+      doc_.source = file_;
+      doc_.hash = digest(text);
+      result.policy = Compiler::compile(std::move(doc_));
     }
     result.diagnostics = std::move(diagnostics_);
     return result;
@@ -151,7 +162,10 @@ class Loader {
       error_at(1, 1, "policy is empty; it needs at least 'version: 1'");
       return;
     }
-    if (!check_keys(root, {"version", "mode", "rules"}, "the policy")) return;
+    if (!check_keys(root, {"version", "mode", "default", "extends", "log", "rules", "seccomp"},
+                    "the policy")) {
+      return;
+    }
     if (!root["version"]) {
       error(root, "missing 'version: 1'");
     } else {
@@ -161,9 +175,175 @@ class Loader {
       }
     }
     if (root["mode"]) {
-      word(root["mode"], "mode", {{"enforce", Mode::enforce}, {"monitor", Mode::monitor}}, mode_);
+      word(root["mode"], "mode", {{"enforce", Mode::enforce}, {"monitor", Mode::monitor}},
+           doc_.mode);
     }
+    if (root["default"]) {
+      word(root["default"], "default", {{"allow", Action::allow}, {"deny", Action::deny}},
+           doc_.default_action);
+    }
+    if (root["log"]) read_log(root["log"]);
+    if (root["seccomp"]) read_seccomp(root["seccomp"]);
     if (root["rules"]) read_rules(root["rules"]);
+  }
+
+  bool boolean(const YAML::Node& node, std::string_view what, bool& out) {
+    std::string value;
+    if (!scalar(node, what, value)) return false;
+    if (value == "true") {
+      out = true;
+    } else if (value == "false") {
+      out = false;
+    } else {
+      error(node, std::string(what) + " must be true or false, not '" + value + "'");
+      return false;
+    }
+    return true;
+  }
+
+  bool number(const YAML::Node& node, std::string_view what, std::uint64_t max,
+              std::uint64_t& out) {
+    std::string value;
+    if (!scalar(node, what, value)) return false;
+    const bool digits = !value.empty() && value.size() <= 19 &&
+                        std::all_of(value.begin(), value.end(),
+                                    [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || std::stoull(value) > max) {
+      error(node, std::string(what) + " must be a whole number from 0 to " +
+                      std::to_string(max) + ", not '" + value + "'");
+      return false;
+    }
+    out = std::stoull(value);
+    return true;
+  }
+
+  // A list of non-empty strings; a single value stands for a list of one.
+  bool strings(const YAML::Node& node, std::string_view what, std::vector<std::string>& out) {
+    auto add = [&](const YAML::Node& item) {
+      std::string value;
+      if (!scalar(item, what, value)) return false;
+      if (value.empty()) {
+        error(item, std::string(what) + " must not be empty");
+        return false;
+      }
+      out.push_back(std::move(value));
+      return true;
+    };
+    if (!node.IsSequence()) return add(node);
+    bool ok = true;
+    for (const YAML::Node& item : node) ok = add(item) && ok;
+    return ok;
+  }
+
+  void read_log(const YAML::Node& node) {
+    if (!check_keys(node, {"sink", "format", "max_bytes", "keep", "redact_env",
+                           "redact_patterns", "max_arg_chars", "rate_limit", "summary"},
+                    "log")) {
+      return;
+    }
+    LogConfig& log = doc_.log;
+    log.present = true;
+    if (node["sink"]) {
+      std::string sink;
+      if (scalar(node["sink"], "log sink", sink)) {
+        if (sink == "stderr") {
+          log.sink = LogSink::standard_error;
+        } else if (sink == "syslog") {
+          log.sink = LogSink::syslog;
+        } else if (sink.rfind("file:", 0) == 0 && sink.size() > 5) {
+          log.sink = LogSink::file;
+          log.path = sink.substr(5);
+        } else {
+          error(node["sink"], "log sink must be stderr, syslog or file:PATH, not '" + sink +
+                                  "'" + did_you_mean(sink, {"stderr", "syslog", "file:"}));
+        }
+      }
+    }
+    if (node["format"]) {
+      word(node["format"], "log format", {{"json", LogFormat::json}, {"text", LogFormat::text}},
+           log.format);
+    }
+    std::uint64_t n = 0;
+    if (node["max_bytes"] && number(node["max_bytes"], "max_bytes", 1ull << 40, n)) {
+      log.max_bytes = n;
+    }
+    if (node["keep"] && number(node["keep"], "keep", 100, n)) log.keep = static_cast<unsigned>(n);
+    if (node["max_arg_chars"] && number(node["max_arg_chars"], "max_arg_chars", 1 << 20, n)) {
+      log.max_arg_chars = static_cast<unsigned>(n);
+    }
+    if (node["rate_limit"] && number(node["rate_limit"], "rate_limit", 1 << 20, n)) {
+      log.rate_limit = static_cast<unsigned>(n);
+    }
+    if (node["summary"]) boolean(node["summary"], "summary", log.summary);
+    if (node["redact_env"]) {
+      std::vector<std::string> globs;
+      strings(node["redact_env"], "an environment variable name glob", globs);
+      for (std::size_t i = 0; i < globs.size(); ++i) {
+        if (std::string why = glob_error(globs[i]); !why.empty()) {
+          error(node["redact_env"].IsSequence() ? node["redact_env"][i] : node["redact_env"],
+                "bad glob '" + globs[i] + "': " + why);
+        }
+      }
+      log.redact_env = std::move(globs);
+    }
+    if (node["redact_patterns"]) {
+      std::vector<std::string> patterns;
+      const YAML::Node& list = node["redact_patterns"];
+      strings(list, "a redaction pattern", patterns);
+      for (std::size_t i = 0; i < patterns.size(); ++i) {
+        try {
+          std::regex check(patterns[i], std::regex::ECMAScript);
+        } catch (const std::regex_error& e) {
+          error(list.IsSequence() ? list[i] : list,
+                "bad regular expression '" + patterns[i] + "': " + e.what());
+        }
+      }
+      log.redact_patterns = std::move(patterns);
+    }
+  }
+
+  void read_seccomp(const YAML::Node& node) {
+    if (!check_keys(node, {"deny", "derive", "action"}, "seccomp")) return;
+    SeccompConfig& seccomp = doc_.seccomp;
+    seccomp.present = true;
+    if (node["derive"]) boolean(node["derive"], "derive", seccomp.derive);
+    if (node["action"]) {
+      word(node["action"], "seccomp action",
+           {{"errno", SeccompAction::eperm}, {"kill", SeccompAction::kill},
+            {"log", SeccompAction::log}},
+           seccomp.action);
+    }
+    if (!node["deny"]) return;
+    const YAML::Node& deny = node["deny"];
+    if (!deny.IsSequence()) {
+      error(deny, "seccomp deny must be a list of syscall names");
+      return;
+    }
+    for (const YAML::Node& item : deny) {
+      std::string name;
+      if (!scalar(item, "a syscall name", name)) continue;
+      if (seccomp_syscall_resolve_name(name.c_str()) == __NR_SCMP_ERROR) {
+        error(item, "unknown syscall '" + name + "'" + did_you_mean(name, syscall_names()));
+        continue;
+      }
+      if (std::find(seccomp.deny.begin(), seccomp.deny.end(), name) == seccomp.deny.end()) {
+        seccomp.deny.push_back(std::move(name));
+      }
+    }
+  }
+
+  // The names of the native architecture's syscalls, for suggestions; read only on an error.
+  const std::vector<std::string_view>& syscall_names() {
+    if (syscall_names_.empty()) {
+      for (int nr = 0; nr < 1024; ++nr) {
+        char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+        if (name == nullptr) continue;
+        syscall_storage_.emplace_back(name);
+        std::free(name);
+      }
+      for (const std::string& s : syscall_storage_) syscall_names_.push_back(s);
+    }
+    return syscall_names_;
   }
 
   void read_rules(const YAML::Node& rules) {
@@ -174,7 +354,9 @@ class Loader {
     }
     std::set<std::string> ids;
     for (const YAML::Node& node : rules) {
-      if (!check_keys(node, {"id", "on", "action", "mode", "message"}, "a rule")) continue;
+      if (!check_keys(node, {"id", "on", "match", "action", "mode", "message"}, "a rule")) {
+        continue;
+      }
       Rule rule;
       rule.line = node.Mark().line + 1;
       if (!node["id"]) {
@@ -191,6 +373,7 @@ class Loader {
       } else {
         read_on(node["on"], rule);
       }
+      if (node["match"]) read_match(node["match"], rule);
       if (!node["action"]) {
         error(node, "rule '" + rule.id + "' has no 'action'");
       } else {
@@ -204,32 +387,92 @@ class Loader {
                              {{"enforce", Mode::enforce}, {"monitor", Mode::monitor}}, rule.mode);
       }
       if (node["message"]) scalar(node["message"], "message", rule.message);
-      rules_.push_back(std::move(rule));
+      doc_.rules.push_back(std::move(rule));
     }
   }
 
-  void read_on(const YAML::Node& on, Rule& rule) {
-    auto add = [&](const YAML::Node& item) {
-      std::string name;
-      if (!scalar(item, "an event name", name)) return;
-      if (name.empty()) {
-        error(item, "event name must not be empty");
+  void read_match(const YAML::Node& node, Rule& rule) {
+    (void)rule;
+    error(node, "'match' is not supported yet");
+  }
+
+  // Families, family.sub, event names and globs. Unknown families and sub-families are
+  // errors; an event name outside the catalogue is allowed (programs raise their own events
+  // with sys.audit) but warned about when it looks like a misspelt catalogue name.
+  void read_on_item(const YAML::Node& item, Rule& rule) {
+    std::string name;
+    if (!scalar(item, "an event name", name)) return;
+    if (name.empty()) {
+      error(item, "event name must not be empty");
+      return;
+    }
+    Family family;
+    const std::size_t dot = name.find('.');
+    if (has_glob_chars(name)) {
+      if (std::string why = glob_error(name); !why.empty()) {
+        error(item, "bad glob '" + name + "': " + why);
         return;
       }
-      rule.on.push_back(std::move(name));
-    };
+      const auto& names = catalogue();
+      if (std::none_of(names.begin(), names.end(),
+                       [&](std::string_view n) { return glob_match(name, n); })) {
+        warning(item, "'" + name + "' matches no CPython event auditwall knows; it applies " +
+                          "only to events a program raises itself");
+      }
+    } else if (family_from_string(name, family) || family_of(name) != Family::other ||
+               name == kSelfTestEvent) {
+      // a family, or a catalogue event name
+    } else if (dot != std::string::npos && family_from_string(name.substr(0, dot), family)) {
+      const std::string sub = name.substr(dot + 1);
+      const std::vector<std::string_view> subs = sub_families(family);
+      if (std::find(subs.begin(), subs.end(), sub) == subs.end()) {
+        std::string known;
+        for (auto s : subs) known += (known.empty() ? "" : ", ") + std::string(to_string(family)) + "." + std::string(s);
+        error(item, "unknown sub-family '" + name + "'" + did_you_mean(sub, subs) +
+                        (known.empty() ? "; family '" + std::string(to_string(family)) +
+                                             "' has no sub-families"
+                                       : "; known: " + known));
+        return;
+      }
+    } else if (dot == std::string::npos) {
+      std::vector<std::string_view> words = {"code", "deserialize", "process", "network",
+                                             "file", "import", "native", "tamper", "env"};
+      for (auto n : catalogue()) {
+        if (n.find('.') == std::string_view::npos) words.push_back(n);
+      }
+      error(item, "unknown family or event '" + name + "'" + did_you_mean(name, words) +
+                      "; families: code, deserialize, process, network, file, import, native, "
+                      "tamper, env");
+      return;
+    } else {
+      std::string hint = did_you_mean(name, catalogue());
+      if (!hint.empty()) {
+        warning(item, "'" + name + "' is not a CPython event auditwall knows" + hint);
+      }
+    }
+    rule.on.push_back(std::move(name));
+  }
+
+  void read_on(const YAML::Node& on, Rule& rule) {
     if (on.IsSequence()) {
       if (on.size() == 0) error(on, "'on' must name at least one event");
-      for (const YAML::Node& item : on) add(item);
+      for (const YAML::Node& item : on) read_on_item(item, rule);
     } else {
-      add(on);
+      read_on_item(on, rule);
     }
+  }
+
+  void warning(const YAML::Node& node, std::string message) {
+    const YAML::Mark mark = node.Mark();
+    diagnostics_.push_back(
+        {file_, mark.line + 1, mark.column + 1, Severity::warning, std::move(message)});
   }
 
   std::string file_;
   std::vector<Diagnostic> diagnostics_;
-  std::vector<Rule> rules_;
-  Mode mode_ = Mode::enforce;
+  Document doc_;
+  std::vector<std::string> syscall_storage_;
+  std::vector<std::string_view> syscall_names_;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "auditwall/policy.hpp"
+#include "glob.hpp"
 #include "internal.hpp"
 
 namespace auditwall::policy {
@@ -41,8 +42,66 @@ std::string LoadResult::report() const {
   return out;
 }
 
+namespace {
+
+// When a rule's `on` selects an event. Most selections are by name alone; a few depend on the
+// event's fields, so that a family means what a reader expects.
+enum Select : unsigned {
+  kSelectAlways = 1u << 0,
+  kSelectRead = 1u << 1,    // file.read on `open`: the access includes reading
+  kSelectWrite = 1u << 2,   // file.write on `open`: the access includes any kind of writing
+  kSelectTamper = 1u << 3,  // tamper on object.__setattr__/__delattr__: function internals
+};
+
+constexpr unsigned kWriteKinds = kAccessWrite | kAccessCreate | kAccessTruncate | kAccessAppend;
+
+bool is_function_internal(std::string_view attribute) noexcept {
+  for (std::string_view a : {"__code__", "__globals__", "__defaults__", "__kwdefaults__",
+                             "__closure__", "__builtins__"}) {
+    if (attribute == a) return true;
+  }
+  return false;
+}
+
+bool selected(unsigned select, const Event& event) noexcept {
+  if (select & kSelectAlways) return true;
+  if (select & (kSelectRead | kSelectWrite)) {
+    const unsigned access = access_of(event);
+    // An open event whose access cannot be told is both a read and a write: fail closed.
+    if (access == 0) return true;
+    if ((select & kSelectRead) && (access & kAccessRead)) return true;
+    if ((select & kSelectWrite) && (access & kWriteKinds)) return true;
+  }
+  if (select & kSelectTamper) {
+    if (event.attribute.data() == nullptr || is_function_internal(event.attribute)) return true;
+  }
+  return false;
+}
+
+// Events that `default: deny` never denies: an interpreter raises them by the thousand while it
+// starts and imports, and denying them by default would stop every program before it runs.
+// Rules still decide on them; only the catch-all default leaves them alone.
+bool exempt_from_default(const Event& event) noexcept {
+  const std::string_view n = event.name;
+  if (n == "import" || n == "marshal.loads" || n == "marshal.load" || n == "os.listdir" ||
+      n == "os.scandir") {
+    return true;
+  }
+  if (n == "open") return (access_of(event) & ~unsigned{kAccessRead}) == 0 && access_of(event) != 0;
+  if (n == "exec" || n == "compile") return event.code_origin == CodeOrigin::module;
+  return false;
+}
+
+}  // namespace
+
 struct EventPlan {
-  std::vector<const Rule*> rules;  // in policy order
+  struct Entry {
+    const Rule* rule;
+    unsigned select;  // Select bits
+  };
+  std::vector<Entry> entries;  // in policy order
+  bool needs_caller = false;
+  bool matches_name = true;  // false for the glob plan: entries must be checked by name
 };
 
 // Event name -> plan. Keys are owned by the index; lookups take a string_view without
@@ -51,29 +110,102 @@ struct Policy::Index {
   std::vector<std::unique_ptr<std::string>> names;
   std::vector<std::unique_ptr<EventPlan>> plans;
   std::unordered_map<std::string_view, const EventPlan*> by_name;
+  // Rules whose `on` has globs, for event names outside the catalogue and outside every rule's
+  // exact names (custom sys.audit events); empty for most policies.
+  std::unique_ptr<EventPlan> glob_plan;
 };
 
 Policy::Policy() : index_(std::make_unique<Index>()) {}
 Policy::~Policy() = default;
 
+namespace {
+
+// How a rule's `on` selects `name`: Select bits, 0 when it does not.
+unsigned selection(const Rule& rule, std::string_view name) {
+  unsigned select = 0;
+  const Family family = family_of(name);
+  const std::string_view sub = sub_family_of(name);
+  for (const std::string& on : rule.on) {
+    Family f;
+    const std::size_t dot = on.find('.');
+    if (family_from_string(on, f)) {
+      if (f != family) continue;
+      select |= (family == Family::tamper &&
+                 (name == "object.__setattr__" || name == "object.__delattr__"))
+                    ? kSelectTamper
+                    : kSelectAlways;
+    } else if (dot != std::string::npos && family_from_string(on.substr(0, dot), f) &&
+               !has_glob_chars(on)) {
+      if (f != family) continue;
+      const std::string_view want = std::string_view(on).substr(dot + 1);
+      if (sub == "open") {
+        if (want == "read") select |= kSelectRead;
+        if (want == "write") select |= kSelectWrite;
+      } else if (sub == want) {
+        select |= kSelectAlways;
+      }
+    } else if (has_glob_chars(on) ? glob_match(on, name) : on == name) {
+      select |= kSelectAlways;
+    }
+  }
+  return select;
+}
+
+bool rule_needs_caller(const Rule& rule) noexcept {
+  (void)rule;
+  return false;
+}
+
+bool rule_matches(const Rule& rule, const Event& event) noexcept {
+  (void)event;
+  return rule.match == nullptr;
+}
+
+}  // namespace
+
 const EventPlan* Policy::lookup(std::string_view event_name) const noexcept {
   auto it = index_->by_name.find(event_name);
-  return it == index_->by_name.end() ? nullptr : it->second;
+  if (it != index_->by_name.end()) return it->second;
+  const EventPlan* globs = index_->glob_plan.get();
+  if (globs == nullptr) return nullptr;
+  for (const auto& entry : globs->entries) {
+    for (const std::string& on : entry.rule->on) {
+      if (has_glob_chars(on) && glob_match(on, event_name)) return globs;
+    }
+  }
+  return nullptr;
+}
+
+bool Policy::needs_caller(const EventPlan* plan) const noexcept {
+  return plan != nullptr && plan->needs_caller;
 }
 
 Decision Policy::evaluate(const Event& event, const EventPlan* plan) const noexcept {
-  (void)event;
   Decision decision;
   decision.mode = mode_;
   if (plan == nullptr) return decision;
-  for (const Rule* rule : plan->rules) {
-    // Every rule in the plan applies to this event name; matchers come with the full language.
+  bool in_scope = false;
+  for (const auto& entry : plan->entries) {
+    const Rule* rule = entry.rule;
+    unsigned select = entry.select;
+    if (!plan->matches_name) {
+      select = 0;
+      for (const std::string& on : rule->on) {
+        if (has_glob_chars(on) && glob_match(on, event.name)) select = kSelectAlways;
+      }
+    }
+    if (select == 0 || !selected(select, event)) continue;
+    in_scope = true;
+    if (!rule_matches(*rule, event)) continue;
     decision.action = rule->action;
     decision.rule = rule;
     // A per-rule monitor mode relaxes an enforcing policy; a monitoring policy stays monitor
     // whatever its rules say, so that one switch makes a whole policy safe to try.
     if (rule->has_mode && rule->mode == Mode::monitor) decision.mode = Mode::monitor;
     return decision;
+  }
+  if (in_scope && default_ == Action::deny && !exempt_from_default(event)) {
+    decision.action = Action::deny;
   }
   return decision;
 }
@@ -83,33 +215,73 @@ Decision Policy::evaluate(const Event& event) const noexcept {
 }
 
 std::shared_ptr<const Policy> Policy::with_mode(Mode mode) const {
-  return Compiler::compile(rules_, mode, source_, hash_);
+  Document document;
+  document.rules = rules_;
+  document.mode = mode;
+  document.default_action = default_;
+  document.seccomp = seccomp_;
+  document.log = log_;
+  document.source = source_;
+  document.hash = hash_;
+  return Compiler::compile(std::move(document));
 }
 
-std::shared_ptr<const Policy> Compiler::compile(std::vector<Rule> rules, Mode mode,
-                                                std::string source, std::string hash) {
+std::shared_ptr<const Policy> Compiler::compile(Document document) {
   std::shared_ptr<Policy> policy(new Policy());
-  policy->mode_ = mode;
-  policy->rules_ = std::move(rules);
-  policy->source_ = std::move(source);
-  policy->hash_ = std::move(hash);
+  policy->mode_ = document.mode;
+  policy->default_ = document.default_action;
+  policy->seccomp_ = std::move(document.seccomp);
+  policy->log_ = std::move(document.log);
+  policy->rules_ = std::move(document.rules);
+  policy->source_ = std::move(document.source);
+  policy->hash_ = std::move(document.hash);
   Policy::Index& index = *policy->index_;
-  std::unordered_map<std::string, EventPlan*> building;
-  index.plans.push_back(std::make_unique<EventPlan>());
-  building.emplace(kSelfTestEvent, index.plans.back().get());
+
+  // Every name a plan may be needed for: the catalogue, and every exact name a rule gives.
+  std::vector<std::string> names(catalogue().begin(), catalogue().end());
+  names.emplace_back(kSelfTestEvent);
+  bool any_glob = false;
   for (const Rule& rule : policy->rules_) {
-    for (const std::string& name : rule.on) {
-      auto it = building.find(name);
-      if (it == building.end()) {
-        index.plans.push_back(std::make_unique<EventPlan>());
-        it = building.emplace(name, index.plans.back().get()).first;
+    for (const std::string& on : rule.on) {
+      Family f;
+      const std::size_t dot = on.find('.');
+      if (has_glob_chars(on)) {
+        any_glob = true;
+      } else if (!family_from_string(on, f) &&
+                 !(dot != std::string::npos && family_from_string(on.substr(0, dot), f))) {
+        names.push_back(on);
       }
-      it->second->rules.push_back(&rule);
     }
   }
-  for (auto& [name, plan] : building) {
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+
+  for (const std::string& name : names) {
+    auto plan = std::make_unique<EventPlan>();
+    for (const Rule& rule : policy->rules_) {
+      if (unsigned select = selection(rule, name)) {
+        plan->entries.push_back({&rule, select});
+        plan->needs_caller = plan->needs_caller || rule_needs_caller(rule);
+      }
+    }
+    // Names no rule selects get no plan, so that lookup() dismisses them at once; the
+    // self-test event always has one, to prove the hook runs.
+    if (plan->entries.empty() && name != kSelfTestEvent) continue;
     index.names.push_back(std::make_unique<std::string>(name));
-    index.by_name.emplace(*index.names.back(), plan);
+    index.by_name.emplace(*index.names.back(), plan.get());
+    index.plans.push_back(std::move(plan));
+  }
+  if (any_glob) {
+    auto plan = std::make_unique<EventPlan>();
+    plan->matches_name = false;
+    for (const Rule& rule : policy->rules_) {
+      if (std::any_of(rule.on.begin(), rule.on.end(),
+                      [](const std::string& on) { return has_glob_chars(on); })) {
+        plan->entries.push_back({&rule, kSelectAlways});
+        plan->needs_caller = plan->needs_caller || rule_needs_caller(rule);
+      }
+    }
+    index.glob_plan = std::move(plan);
   }
   return policy;
 }
