@@ -199,6 +199,7 @@ std::vector<std::string_view> sub_families(Family family) {
       out.push_back(e.sub);
     }
   }
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -27,6 +27,14 @@ class Compiler {
   static std::shared_ptr<const Policy> compile(Document document);
 };
 
+/// A rule (`hidden`, an index into the rules) that can never match, because an earlier rule
+/// without `match` (`by`) selects every event it selects.
+struct Shadow {
+  std::size_t hidden;
+  std::size_t by;
+};
+std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules);
+
 /// A short hex digest of a policy's text.
 std::string digest(std::string_view text);
 

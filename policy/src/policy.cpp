@@ -6,6 +6,7 @@
 #include "auditwall/policy.hpp"
 #include "glob.hpp"
 #include "internal.hpp"
+#include "matcher.hpp"
 
 namespace auditwall::policy {
 
@@ -73,7 +74,7 @@ bool selected(unsigned select, const Event& event) noexcept {
     if ((select & kSelectWrite) && (access & kWriteKinds)) return true;
   }
   if (select & kSelectTamper) {
-    if (event.attribute.data() == nullptr || is_function_internal(event.attribute)) return true;
+    if (is_function_internal(event.attribute)) return true;
   }
   return false;
 }
@@ -88,7 +89,9 @@ bool exempt_from_default(const Event& event) noexcept {
     return true;
   }
   if (n == "open") return (access_of(event) & ~unsigned{kAccessRead}) == 0 && access_of(event) != 0;
-  if (n == "exec" || n == "compile") return event.code_origin == CodeOrigin::module;
+  // Only source known to be dynamic: module code, and code whose origin the hook could not
+  // tell, is left to the rules.
+  if (n == "exec" || n == "compile") return event.code_origin != CodeOrigin::dynamic;
   return false;
 }
 
@@ -152,13 +155,14 @@ unsigned selection(const Rule& rule, std::string_view name) {
 }
 
 bool rule_needs_caller(const Rule& rule) noexcept {
-  (void)rule;
-  return false;
+  return rule.match != nullptr && matcher_uses_caller(*rule.match);
 }
 
-bool rule_matches(const Rule& rule, const Event& event) noexcept {
-  (void)event;
-  return rule.match == nullptr;
+bool rule_matches(const Rule& rule, Facts& facts) noexcept {
+  // An allow rule lets an operation through, so where the event is ambiguous (two paths, a
+  // path too long to read) it must hold for all of it; a restricting rule for any part.
+  return rule.match == nullptr ||
+         matcher_matches(*rule.match, facts, rule.action != Action::allow);
 }
 
 }  // namespace
@@ -185,6 +189,7 @@ Decision Policy::evaluate(const Event& event, const EventPlan* plan) const noexc
   decision.mode = mode_;
   if (plan == nullptr) return decision;
   bool in_scope = false;
+  Facts facts(event);
   for (const auto& entry : plan->entries) {
     const Rule* rule = entry.rule;
     unsigned select = entry.select;
@@ -196,7 +201,7 @@ Decision Policy::evaluate(const Event& event, const EventPlan* plan) const noexc
     }
     if (select == 0 || !selected(select, event)) continue;
     in_scope = true;
-    if (!rule_matches(*rule, event)) continue;
+    if (!rule_matches(*rule, facts)) continue;
     decision.action = rule->action;
     decision.rule = rule;
     // A per-rule monitor mode relaxes an enforcing policy; a monitoring policy stays monitor
@@ -226,22 +231,15 @@ std::shared_ptr<const Policy> Policy::with_mode(Mode mode) const {
   return Compiler::compile(std::move(document));
 }
 
-std::shared_ptr<const Policy> Compiler::compile(Document document) {
-  std::shared_ptr<Policy> policy(new Policy());
-  policy->mode_ = document.mode;
-  policy->default_ = document.default_action;
-  policy->seccomp_ = std::move(document.seccomp);
-  policy->log_ = std::move(document.log);
-  policy->rules_ = std::move(document.rules);
-  policy->source_ = std::move(document.source);
-  policy->hash_ = std::move(document.hash);
-  Policy::Index& index = *policy->index_;
+namespace {
 
-  // Every name a plan may be needed for: the catalogue, and every exact name a rule gives.
+// Every name a plan may be needed for: the catalogue, the self-test event, and every exact name
+// a rule gives. Sets `any_glob` when some rule's `on` has a glob.
+std::vector<std::string> plan_names(const std::vector<Rule>& rules, bool& any_glob) {
   std::vector<std::string> names(catalogue().begin(), catalogue().end());
   names.emplace_back(kSelfTestEvent);
-  bool any_glob = false;
-  for (const Rule& rule : policy->rules_) {
+  any_glob = false;
+  for (const Rule& rule : rules) {
     for (const std::string& on : rule.on) {
       Family f;
       const std::size_t dot = on.find('.');
@@ -255,6 +253,24 @@ std::shared_ptr<const Policy> Compiler::compile(Document document) {
   }
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+}  // namespace
+
+std::shared_ptr<const Policy> Compiler::compile(Document document) {
+  std::shared_ptr<Policy> policy(new Policy());
+  policy->mode_ = document.mode;
+  policy->default_ = document.default_action;
+  policy->seccomp_ = std::move(document.seccomp);
+  policy->log_ = std::move(document.log);
+  policy->rules_ = std::move(document.rules);
+  policy->source_ = std::move(document.source);
+  policy->hash_ = std::move(document.hash);
+  Policy::Index& index = *policy->index_;
+
+  bool any_glob = false;
+  const std::vector<std::string> names = plan_names(policy->rules_, any_glob);
 
   for (const std::string& name : names) {
     auto plan = std::make_unique<EventPlan>();
@@ -284,6 +300,60 @@ std::shared_ptr<const Policy> Compiler::compile(Document document) {
     index.glob_plan = std::move(plan);
   }
   return policy;
+}
+
+std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules) {
+  bool any_glob = false;
+  const std::vector<std::string> names = plan_names(rules, any_glob);
+  constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  // Per name, the first earlier rule without match that selects it unconditionally, and the
+  // conditional selections (file.read / file.write on open) such rules made, with the first.
+  std::vector<std::size_t> always(names.size(), kNone);
+  std::vector<unsigned> bits(names.size(), 0);
+  std::vector<std::size_t> bits_by(names.size(), kNone);
+  std::vector<std::pair<std::string, std::size_t>> closed_globs;
+  std::vector<Shadow> out;
+  for (std::size_t r = 0; r < rules.size(); ++r) {
+    const Rule& rule = rules[r];
+    std::size_t by = kNone;
+    bool hidden = true, selects = false;
+    for (std::size_t n = 0; n < names.size() && hidden; ++n) {
+      const unsigned select = selection(rule, names[n]);
+      if (select == 0) continue;
+      selects = true;
+      if (always[n] != kNone) {
+        by = by == kNone ? always[n] : by;
+      } else if ((select & kSelectAlways) == 0 && (bits[n] & select) == select) {
+        by = by == kNone ? bits_by[n] : by;
+      } else {
+        hidden = false;
+      }
+    }
+    // A glob also reaches events outside the catalogue: hidden only by the same glob or "*".
+    for (const std::string& on : rule.on) {
+      if (!hidden || !has_glob_chars(on)) continue;
+      auto it = std::find_if(closed_globs.begin(), closed_globs.end(),
+                             [&](const auto& g) { return g.first == on || g.first == "*"; });
+      if (it == closed_globs.end()) {
+        hidden = false;
+      } else {
+        by = by == kNone ? it->second : by;
+        selects = true;
+      }
+    }
+    if (hidden && selects && by != kNone) out.push_back({r, by});
+    if (rule.match != nullptr) continue;
+    for (std::size_t n = 0; n < names.size(); ++n) {
+      const unsigned select = selection(rule, names[n]);
+      if ((select & kSelectAlways) && always[n] == kNone) always[n] = r;
+      if ((select & ~unsigned{kSelectAlways}) && bits_by[n] == kNone) bits_by[n] = r;
+      bits[n] |= select & ~unsigned{kSelectAlways};
+    }
+    for (const std::string& on : rule.on) {
+      if (has_glob_chars(on)) closed_globs.emplace_back(on, r);
+    }
+  }
+  return out;
 }
 
 std::string digest(std::string_view text) {

@@ -51,6 +51,10 @@ struct Rule {
   Mode mode = Mode::enforce;    ///< the rule's own mode, when has_mode
   std::string message;          ///< optional text for the person who hits the rule
   int line = 0;                 ///< where the rule starts in the policy file
+  int column = 0;
+  /// Where the rule comes from: "" for the policy itself, "builtin:NAME" for a rule of the
+  /// built-in policy it extends.
+  std::string origin;
 };
 
 /// The families of the policy language. Each maps to the CPython events behind it
@@ -136,10 +140,10 @@ struct Event {
   std::string_view env_key;
 
   // tamper: the attribute set or deleted (object.__setattr__, object.__delattr__), e.g.
-  // "__code__". The `tamper` family selects these two events only for the attributes that
-  // change what a function runs (__code__, __globals__, __defaults__, __kwdefaults__,
-  // __closure__, __builtins__), or when this field is absent, so that ordinary class attribute
-  // assignments (enum, dataclasses) stay outside it.
+  // "__code__". The `tamper` family selects these two events only when this field names an
+  // attribute that changes what a function runs (__code__, __globals__, __defaults__,
+  // __kwdefaults__, __closure__, __builtins__), so that ordinary class attribute assignments
+  // (enum, dataclasses) stay outside it; the hook must fill it for them to be selected.
   std::string_view attribute;
 
   // who made the call; filled only when Policy::needs_caller() says so
@@ -263,9 +267,15 @@ struct LoadResult {
   std::string report() const;
 };
 
-/// Loads a policy file. Never throws: every problem, including an unreadable file, becomes a
-/// diagnostic.
+/// Loads a policy file, or a built-in policy when `path` is "builtin:NAME". Never throws:
+/// every problem, including an unreadable file, becomes a diagnostic.
 LoadResult load_file(const std::string& path);
+
+/// The names of the built-in policies ("strict", "web-service", "monitor-all").
+std::vector<std::string_view> builtin_names();
+
+/// The YAML text of a built-in policy, or an empty view when there is no such policy.
+std::string_view builtin_text(std::string_view name) noexcept;
 
 /// Loads a policy from text; `name` stands for the file in diagnostics.
 LoadResult load_string(std::string_view text, const std::string& name);
