@@ -30,3 +30,7 @@ pkg_check_modules(LIBSECCOMP REQUIRED IMPORTED_TARGET libseccomp>=2.5)
 if(AUDITWALL_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)
 endif()
+
+if(AUDITWALL_BUILD_BENCH)
+  find_package(benchmark CONFIG REQUIRED)
+endif()

@@ -482,6 +482,68 @@ bool matcher_matches(const Matcher& matcher, Facts& facts, bool lenient) noexcep
   return facts.carries(matcher.fields) && evaluate(matcher, facts, lenient);
 }
 
+namespace {
+
+constexpr std::pair<unsigned, std::string_view> kFieldNames[] = {
+    {kFieldPath, "path"},         {kFieldAccess, "access kind"},
+    {kFieldExecutable, "executable"}, {kFieldArgv, "argv"},
+    {kFieldCommand, "shell command"}, {kFieldProcess, "process"},
+    {kFieldAddress, "numeric address"}, {kFieldHost, "host"},
+    {kFieldPort, "port"},         {kFieldUnix, "AF_UNIX path"},
+    {kFieldGlobal, "pickle global"}, {kFieldModule, "module"},
+    {kFieldCaller, "caller"},     {kFieldOrigin, "code origin"},
+    {kFieldEnv, "environment variable"}, {kFieldAttribute, "attribute"},
+};
+
+std::string_view kind_name(Matcher::Kind kind) {
+  using Kind = Matcher::Kind;
+  switch (kind) {
+    case Kind::all: return "all";
+    case Kind::any: return "any";
+    case Kind::negate: return "not";
+    case Kind::path: return "path";
+    case Kind::access: return "access";
+    case Kind::executable: return "executable";
+    case Kind::argv: return "argv";
+    case Kind::command: return "command";
+    case Kind::shell: return "shell";
+    case Kind::address: return "address";
+    case Kind::host: return "host";
+    case Kind::port: return "port";
+    case Kind::unix_path: return "unix";
+    case Kind::global: return "global";
+    case Kind::module: return "module";
+    case Kind::caller: return "caller";
+    case Kind::origin: return "origin";
+    case Kind::env: return "env";
+    case Kind::attribute: return "attribute";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string missing_fields(unsigned fields, Facts& facts) {
+  std::string out;
+  for (const auto& [bit, name] : kFieldNames) {
+    if ((fields & bit) && !facts.carries(bit)) {
+      if (!out.empty()) out += ", ";
+      out += name;
+    }
+  }
+  return out;
+}
+
+std::string failing_key(const Matcher& matcher, Facts& facts, bool lenient) {
+  if (matcher.kind == Matcher::Kind::all) {
+    for (const Matcher& c : matcher.children) {
+      if (!evaluate(c, facts, lenient)) return std::string(kind_name(c.kind));
+    }
+    return std::string();
+  }
+  return evaluate(matcher, facts, lenient) ? std::string() : std::string(kind_name(matcher.kind));
+}
+
 bool matcher_uses_caller(const Matcher& matcher) noexcept {
   if (matcher.kind == Matcher::Kind::caller) return true;
   for (const Matcher& c : matcher.children) {

@@ -104,6 +104,12 @@ class Facts {
 /// log): where an event has two paths, either may match; for allow rules both must.
 bool matcher_matches(const Matcher& matcher, Facts& facts, bool lenient) noexcept;
 
+/// The names of the fields in `fields` (Field bits) that the event lacks, comma-separated.
+std::string missing_fields(unsigned fields, Facts& facts);
+
+/// The match key whose test fails first at the top of the tree ("path", "not", ...), or "".
+std::string failing_key(const Matcher& matcher, Facts& facts, bool lenient);
+
 /// True when the tree has a `caller` matcher.
 bool matcher_uses_caller(const Matcher& matcher) noexcept;
 

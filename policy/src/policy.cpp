@@ -215,6 +215,67 @@ Decision Policy::evaluate(const Event& event, const EventPlan* plan) const noexc
   return decision;
 }
 
+Explanation Policy::explain(const Event& event) const {
+  using Outcome = ExplainStep::Outcome;
+  Explanation out;
+  out.decision = evaluate(event);
+  const std::string name(event.name);
+  Facts facts(event);
+  bool in_scope = false;
+  for (const Rule& rule : rules_) {
+    ExplainStep step;
+    step.rule = &rule;
+    const unsigned select = selection(rule, event.name);
+    if (select == 0) {
+      step.detail = "'on' does not select " + name;
+    } else if (!selected(select, event)) {
+      step.detail = (select & kSelectTamper)
+                        ? "'on' selects " + name + " only for function internals (__code__, ...)"
+                        : "'on' selects " + name + " only for " +
+                              ((select & kSelectRead) ? "reading" : "writing") +
+                              ", and the access is not that";
+    } else if (in_scope = true; rule.match != nullptr && !facts.carries(rule.match->fields)) {
+      step.outcome = Outcome::missing_fields;
+      step.detail = "the event has no " + missing_fields(rule.match->fields, facts) +
+                    ", which the rule's match needs";
+    } else if (rule.match != nullptr &&
+               !matcher_matches(*rule.match, facts, rule.action != Action::allow)) {
+      step.outcome = Outcome::no_match;
+      std::string key = failing_key(*rule.match, facts, rule.action != Action::allow);
+      step.detail = key.empty() ? "its match does not hold" : "'" + key + "' does not hold";
+    } else {
+      step.outcome = Outcome::decided;
+      step.detail = rule.match == nullptr ? "'on' selects " + name + " and the rule has no match"
+                                          : "'on' selects " + name + " and the match holds";
+      out.steps.push_back(std::move(step));
+      break;
+    }
+    out.steps.push_back(std::move(step));
+  }
+  const Decision& d = out.decision;
+  std::string verdict = std::string(to_string(d.action)) +
+                        (d.mode == Mode::monitor && (d.action == Action::deny ||
+                                                     d.action == Action::kill)
+                             ? " (monitor mode: would " + std::string(to_string(d.action)) + ")"
+                             : std::string());
+  if (d.rule != nullptr) {
+    out.summary = "rule '" + d.rule->id + "' (line " + std::to_string(d.rule->line) +
+                  (d.rule->origin.empty() ? "" : " of " + d.rule->origin) + ") decides: " + verdict;
+  } else if (lookup(event.name) == nullptr) {
+    out.summary = "no rule selects " + name + ": allow (the hook dismisses it at once)";
+  } else if (!in_scope) {
+    out.summary = "no rule selects this " + name + " event: allow";
+  } else if (d.action == Action::deny) {
+    out.summary = "no rule matches; default: " + verdict;
+  } else if (default_ == Action::deny) {
+    out.summary = "no rule matches, and default: deny never covers this event (" + name +
+                  " is raised at every start-up): allow";
+  } else {
+    out.summary = "no rule matches; default: allow";
+  }
+  return out;
+}
+
 Decision Policy::evaluate(const Event& event) const noexcept {
   return evaluate(event, lookup(event.name));
 }
@@ -359,8 +420,8 @@ std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules) {
 std::string digest(std::string_view text) {
   // FNV-1a, 64 bits: identifies a loaded policy in logs; not a security boundary.
   std::uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : text) {
-    h ^= c;
+  for (char c : text) {
+    h ^= static_cast<unsigned char>(c);
     h *= 1099511628211ULL;
   }
   char buf[17];

@@ -207,6 +207,26 @@ struct LogConfig {
 /// The rules that can apply to one event name, in policy order. Opaque to callers.
 struct EventPlan;
 
+/// What one rule made of an event, for Policy::explain().
+struct ExplainStep {
+  enum class Outcome : std::uint8_t {
+    not_selected,    ///< the rule's `on` does not select the event
+    missing_fields,  ///< the event lacks a field the rule's `match` names
+    no_match,        ///< the rule applies, its `match` does not hold
+    decided,         ///< the rule decides
+  };
+  const Rule* rule = nullptr;
+  Outcome outcome = Outcome::not_selected;
+  std::string detail;  ///< why, in words
+};
+
+/// The reasoning behind a decision: every rule up to the one that decides, and the verdict.
+struct Explanation {
+  std::vector<ExplainStep> steps;
+  Decision decision;
+  std::string summary;  ///< one line: which rule or default decides, and why
+};
+
 /// A validated, compiled, immutable policy. Safe to share between threads.
 class Policy {
  public:
@@ -222,6 +242,10 @@ class Policy {
   /// this policy for the event's name; evaluate(event) looks it up itself.
   Decision evaluate(const Event& event, const EventPlan* plan) const noexcept;
   Decision evaluate(const Event& event) const noexcept;
+
+  /// Why evaluate() decides as it does on `event`, rule by rule; for tools such as
+  /// `auditwall policy explain`. Allocates; never throws except std::bad_alloc.
+  Explanation explain(const Event& event) const;
 
   /// True when a rule in the plan has a `caller` matcher: only then must the hook find the
   /// calling module (Event::caller_module, caller_in_stdlib). False for nullptr.
