@@ -1,6 +1,7 @@
 // Policy evaluation: the compiled index from event names to rules, and the decision.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <unordered_map>
 
 #include "auditwall/policy.hpp"
@@ -107,12 +108,75 @@ struct EventPlan {
   bool matches_name = true;  // false for the glob plan: entries must be checked by name
 };
 
+namespace {
+
+// The hash of an event name for the index: its length and its first and last eight bytes,
+// mixed. Constant time whatever the name's length (audit event names differ early or late),
+// and no division; equal hashes are settled by comparing the names.
+inline __attribute__((always_inline)) std::uint64_t name_hash(std::string_view name) noexcept {
+  std::uint64_t head = 0, tail = 0;
+  const std::size_t n = name.size();
+  const char* p = name.data();
+  if (n >= 8) {
+    std::memcpy(&head, p, 8);  // fixed sizes: single loads, no call
+    std::memcpy(&tail, p + n - 8, 8);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) head = head << 8 | static_cast<unsigned char>(p[i]);
+  }
+  // MurmurHash3's 64-bit finaliser over the three parts: every input bit reaches the low bits
+  // that pick the slot.
+  std::uint64_t h = head * 0x9e3779b97f4a7c15ULL ^ ((tail * 0xc2b2ae3d27d4eb4fULL) >> 1) ^ n;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
+}
+
+// An open-addressing table from event name to plan, filled once at compile time, at most
+// half full; a lookup that finds no name usually stops at the first empty slot.
+class NameTable {
+ public:
+  void build(const std::vector<std::pair<std::string_view, const EventPlan*>>& entries) {
+    std::size_t capacity = 16;
+    while (capacity < entries.size() * 2) capacity *= 2;
+    slots_.assign(capacity, Slot{});
+    mask_ = capacity - 1;
+    for (const auto& [name, plan] : entries) {
+      const std::uint64_t h = name_hash(name);
+      std::size_t i = h & mask_;
+      while (slots_[i].plan != nullptr) i = (i + 1) & mask_;
+      slots_[i] = Slot{h, name, plan};
+    }
+  }
+
+  const EventPlan* find(std::string_view name) const noexcept {
+    const std::uint64_t h = name_hash(name);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& slot = slots_[i];
+      if (slot.plan == nullptr) return nullptr;
+      if (slot.hash == h && slot.name == name) return slot.plan;
+    }
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::string_view name;
+    const EventPlan* plan = nullptr;
+  };
+  std::vector<Slot> slots_ = std::vector<Slot>(1);
+  std::size_t mask_ = 0;
+};
+
+}  // namespace
+
 // Event name -> plan. Keys are owned by the index; lookups take a string_view without
-// allocating (the map is keyed by string_view into the owned strings).
+// allocating (the table is keyed by string_view into the owned strings).
 struct Policy::Index {
   std::vector<std::unique_ptr<std::string>> names;
   std::vector<std::unique_ptr<EventPlan>> plans;
-  std::unordered_map<std::string_view, const EventPlan*> by_name;
+  NameTable by_name;
   // Rules whose `on` has globs, for event names outside the catalogue and outside every rule's
   // exact names (custom sys.audit events); empty for most policies.
   std::unique_ptr<EventPlan> glob_plan;
@@ -167,17 +231,25 @@ bool rule_matches(const Rule& rule, Facts& facts) noexcept {
 
 }  // namespace
 
-const EventPlan* Policy::lookup(std::string_view event_name) const noexcept {
-  auto it = index_->by_name.find(event_name);
-  if (it != index_->by_name.end()) return it->second;
-  const EventPlan* globs = index_->glob_plan.get();
-  if (globs == nullptr) return nullptr;
+namespace {
+
+// Rules with globs in `on`, for names outside the table; kept out of lookup()'s hot path.
+__attribute__((noinline)) const EventPlan* lookup_glob(const EventPlan* globs,
+                                                       std::string_view event_name) noexcept {
   for (const auto& entry : globs->entries) {
     for (const std::string& on : entry.rule->on) {
       if (has_glob_chars(on) && glob_match(on, event_name)) return globs;
     }
   }
   return nullptr;
+}
+
+}  // namespace
+
+const EventPlan* Policy::lookup(std::string_view event_name) const noexcept {
+  const Index& index = *index_;
+  if (const EventPlan* plan = index.by_name.find(event_name)) return plan;
+  return index.glob_plan == nullptr ? nullptr : lookup_glob(index.glob_plan.get(), event_name);
 }
 
 bool Policy::needs_caller(const EventPlan* plan) const noexcept {
@@ -333,6 +405,7 @@ std::shared_ptr<const Policy> Compiler::compile(Document document) {
   bool any_glob = false;
   const std::vector<std::string> names = plan_names(policy->rules_, any_glob);
 
+  std::vector<std::pair<std::string_view, const EventPlan*>> entries;
   for (const std::string& name : names) {
     auto plan = std::make_unique<EventPlan>();
     for (const Rule& rule : policy->rules_) {
@@ -345,9 +418,10 @@ std::shared_ptr<const Policy> Compiler::compile(Document document) {
     // self-test event always has one, to prove the hook runs.
     if (plan->entries.empty() && name != kSelfTestEvent) continue;
     index.names.push_back(std::make_unique<std::string>(name));
-    index.by_name.emplace(*index.names.back(), plan.get());
+    entries.emplace_back(*index.names.back(), plan.get());
     index.plans.push_back(std::move(plan));
   }
+  index.by_name.build(entries);
   if (any_glob) {
     auto plan = std::make_unique<EventPlan>();
     plan->matches_name = false;
