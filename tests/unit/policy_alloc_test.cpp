@@ -18,13 +18,26 @@ thread_local bool t_counting = false;
 thread_local std::size_t t_allocations = 0;
 }  // namespace
 
-void* operator new(std::size_t size) {
+// Every ordinary form is replaced, so that all of them pair malloc with free (the library's
+// std::stable_sort uses the nothrow form, for one).
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
   if (t_counting) ++t_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  return std::malloc(size == 0 ? 1 : size);
+}
+void* operator new(std::size_t size) {
+  if (void* p = operator new(size, std::nothrow)) return p;
   throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) { return operator new(size); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  return operator new(size, std::nothrow);
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace auditwall::policy {
 namespace {

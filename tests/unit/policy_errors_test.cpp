@@ -201,7 +201,8 @@ TEST(Hostile, AliasBombEndsInAnError) {
   EXPECT_EQ(report(text),
             "test.yaml:8:16: error: policy is too large: more than 100000 values (are YAML "
             "aliases repeating a large part?)\n");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  // Seconds at most even under sanitizers on a loaded machine; without the limit, hours.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
 }
 
 TEST(Hostile, DeepNesting) {
