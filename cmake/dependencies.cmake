@@ -22,12 +22,15 @@ if(AUDITWALL_BUILD_EXTENSION OR AUDITWALL_BUILD_LAUNCHER)
   target_link_options(auditwall_spdlog INTERFACE -Wl,--as-needed)
 endif()
 
-# The seccomp filters: installed by the launcher (first stage) and the extension (second).
-if(AUDITWALL_BUILD_EXTENSION OR AUDITWALL_BUILD_LAUNCHER)
-  find_package(PkgConfig REQUIRED)
-  pkg_check_modules(LIBSECCOMP REQUIRED IMPORTED_TARGET libseccomp>=2.5)
-endif()
+# libseccomp: the policy library checks seccomp syscall names with it at load time; the
+# seccomp filters are installed by the launcher (first stage) and the extension (second).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBSECCOMP REQUIRED IMPORTED_TARGET libseccomp>=2.5)
 
 if(AUDITWALL_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)
+endif()
+
+if(AUDITWALL_BUILD_BENCH)
+  find_package(benchmark CONFIG REQUIRED)
 endif()

@@ -6,6 +6,7 @@ import sys
 USAGE = """\
 usage: auditwall run [--policy PATH|builtin:NAME] [--mode enforce|monitor] [--log SINK] [--] (SCRIPT | -m MODULE | -c CODE) [ARGS...]
        auditwall policy check FILE...
+       auditwall policy explain FILE --event NAME [ARG...]
        auditwall --version
 """
 
@@ -36,6 +37,21 @@ def _check(paths):
         else:
             status = 1
     return status
+
+
+def _explain(argv):
+    # The decision is the policy library's own, so the explanation comes from a small native
+    # tool built with it (policy/tools), not from a second implementation in Python.
+    tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "auditwall-policy")
+    if len(argv) < 3 or argv[1] != "--event":
+        return _fail_usage("policy explain needs FILE --event NAME [ARG...]")
+    if not os.access(tool, os.X_OK):
+        sys.stderr.write(f"auditwall: cannot find {tool}; reinstall auditwall\n")
+        return 1
+    import subprocess
+
+    sys.stdout.flush()
+    return subprocess.run([tool, "explain"] + list(argv)).returncode
 
 
 def _preload_path():
@@ -121,4 +137,6 @@ def main(argv=None):
         return _run(argv[1:])
     if argv[0] == "policy" and len(argv) >= 2 and argv[1] == "check":
         return _check(argv[2:])
+    if argv[0] == "policy" and len(argv) >= 2 and argv[1] == "explain":
+        return _explain(argv[2:])
     return _fail_usage(f"unknown command '{' '.join(argv[:2])}'")

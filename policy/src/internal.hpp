@@ -3,20 +3,49 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auditwall/policy.hpp"
 
 namespace auditwall::policy {
 
-/// Builds the immutable Policy and its index from validated rules.
+/// Everything the loader read from a policy, validated, before compilation.
+struct Document {
+  std::vector<Rule> rules;
+  Mode mode = Mode::enforce;
+  Action default_action = Action::allow;
+  SeccompConfig seccomp;
+  LogConfig log;
+  std::string source;
+  std::string hash;
+};
+
+/// Builds the immutable Policy and its index from a validated document.
 class Compiler {
  public:
-  static std::shared_ptr<const Policy> compile(std::vector<Rule> rules, Mode mode,
-                                               std::string source, std::string hash);
+  static std::shared_ptr<const Policy> compile(Document document);
 };
+
+/// A rule (`hidden`, an index into the rules) that can never match, because an earlier rule
+/// without `match` (`by`) selects every event it selects.
+struct Shadow {
+  std::size_t hidden;
+  std::size_t by;
+};
+std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules);
 
 /// A short hex digest of a policy's text.
 std::string digest(std::string_view text);
+
+/// The family named `word` ("network", ...); false for anything else, "other" included.
+bool family_from_string(std::string_view word, Family& out) noexcept;
+
+/// The sub-family of a catalogue event ("connect" for socket.connect), "open" for the open
+/// event (read or write by access), or "" when it has none or is not in the catalogue.
+std::string_view sub_family_of(std::string_view event_name) noexcept;
+
+/// The sub-family names of a family, for validation and suggestions.
+std::vector<std::string_view> sub_families(Family family);
 
 }  // namespace auditwall::policy

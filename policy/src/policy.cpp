@@ -1,10 +1,13 @@
 // Policy evaluation: the compiled index from event names to rules, and the decision.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <unordered_map>
 
 #include "auditwall/policy.hpp"
+#include "glob.hpp"
 #include "internal.hpp"
+#include "matcher.hpp"
 
 namespace auditwall::policy {
 
@@ -41,33 +44,236 @@ std::string LoadResult::report() const {
   return out;
 }
 
-struct EventPlan {
-  std::vector<const Rule*> rules;  // in policy order
+namespace {
+
+// When a rule's `on` selects an event. Most selections are by name alone; a few depend on the
+// event's fields, so that a family means what a reader expects.
+enum Select : unsigned {
+  kSelectAlways = 1u << 0,
+  kSelectRead = 1u << 1,    // file.read on `open`: the access includes reading
+  kSelectWrite = 1u << 2,   // file.write on `open`: the access includes any kind of writing
+  kSelectTamper = 1u << 3,  // tamper on object.__setattr__/__delattr__: function internals
 };
 
+constexpr unsigned kWriteKinds = kAccessWrite | kAccessCreate | kAccessTruncate | kAccessAppend;
+
+bool is_function_internal(std::string_view attribute) noexcept {
+  for (std::string_view a : {"__code__", "__globals__", "__defaults__", "__kwdefaults__",
+                             "__closure__", "__builtins__"}) {
+    if (attribute == a) return true;
+  }
+  return false;
+}
+
+bool selected(unsigned select, const Event& event) noexcept {
+  if (select & kSelectAlways) return true;
+  if (select & (kSelectRead | kSelectWrite)) {
+    const unsigned access = access_of(event);
+    // An open event whose access cannot be told is both a read and a write: fail closed.
+    if (access == 0) return true;
+    if ((select & kSelectRead) && (access & kAccessRead)) return true;
+    if ((select & kSelectWrite) && (access & kWriteKinds)) return true;
+  }
+  if (select & kSelectTamper) {
+    if (is_function_internal(event.attribute)) return true;
+  }
+  return false;
+}
+
+// Events that `default: deny` never denies: an interpreter raises them by the thousand while it
+// starts and imports, and denying them by default would stop every program before it runs.
+// Rules still decide on them; only the catch-all default leaves them alone.
+bool exempt_from_default(const Event& event) noexcept {
+  const std::string_view n = event.name;
+  if (n == "import" || n == "marshal.loads" || n == "marshal.load" || n == "os.listdir" ||
+      n == "os.scandir") {
+    return true;
+  }
+  if (n == "open") return (access_of(event) & ~unsigned{kAccessRead}) == 0 && access_of(event) != 0;
+  // Only source known to be dynamic: module code, and code whose origin the hook could not
+  // tell, is left to the rules.
+  if (n == "exec" || n == "compile") return event.code_origin != CodeOrigin::dynamic;
+  return false;
+}
+
+}  // namespace
+
+struct EventPlan {
+  struct Entry {
+    const Rule* rule;
+    unsigned select;  // Select bits
+  };
+  std::vector<Entry> entries;  // in policy order
+  bool needs_caller = false;
+  bool matches_name = true;  // false for the glob plan: entries must be checked by name
+};
+
+namespace {
+
+// The hash of an event name for the index: its length and its first and last eight bytes,
+// mixed. Constant time whatever the name's length (audit event names differ early or late),
+// and no division; equal hashes are settled by comparing the names.
+inline __attribute__((always_inline)) std::uint64_t name_hash(std::string_view name) noexcept {
+  std::uint64_t head = 0, tail = 0;
+  const std::size_t n = name.size();
+  const char* p = name.data();
+  if (n >= 8) {
+    std::memcpy(&head, p, 8);  // fixed sizes: single loads, no call
+    std::memcpy(&tail, p + n - 8, 8);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) head = head << 8 | static_cast<unsigned char>(p[i]);
+  }
+  // MurmurHash3's 64-bit finaliser over the three parts: every input bit reaches the low bits
+  // that pick the slot.
+  std::uint64_t h = head * 0x9e3779b97f4a7c15ULL ^ ((tail * 0xc2b2ae3d27d4eb4fULL) >> 1) ^ n;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
+}
+
+// An open-addressing table from event name to plan, filled once at compile time, at most
+// half full; a lookup that finds no name usually stops at the first empty slot.
+class NameTable {
+ public:
+  void build(const std::vector<std::pair<std::string_view, const EventPlan*>>& entries) {
+    std::size_t capacity = 16;
+    while (capacity < entries.size() * 2) capacity *= 2;
+    slots_.assign(capacity, Slot{});
+    mask_ = capacity - 1;
+    for (const auto& [name, plan] : entries) {
+      const std::uint64_t h = name_hash(name);
+      std::size_t i = h & mask_;
+      while (slots_[i].plan != nullptr) i = (i + 1) & mask_;
+      slots_[i] = Slot{h, name, plan};
+    }
+  }
+
+  const EventPlan* find(std::string_view name) const noexcept {
+    const std::uint64_t h = name_hash(name);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& slot = slots_[i];
+      if (slot.plan == nullptr) return nullptr;
+      if (slot.hash == h && slot.name == name) return slot.plan;
+    }
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::string_view name;
+    const EventPlan* plan = nullptr;
+  };
+  std::vector<Slot> slots_ = std::vector<Slot>(1);
+  std::size_t mask_ = 0;
+};
+
+}  // namespace
+
 // Event name -> plan. Keys are owned by the index; lookups take a string_view without
-// allocating (the map is keyed by string_view into the owned strings).
+// allocating (the table is keyed by string_view into the owned strings).
 struct Policy::Index {
   std::vector<std::unique_ptr<std::string>> names;
   std::vector<std::unique_ptr<EventPlan>> plans;
-  std::unordered_map<std::string_view, const EventPlan*> by_name;
+  NameTable by_name;
+  // Rules whose `on` has globs, for event names outside the catalogue and outside every rule's
+  // exact names (custom sys.audit events); empty for most policies.
+  std::unique_ptr<EventPlan> glob_plan;
 };
 
 Policy::Policy() : index_(std::make_unique<Index>()) {}
 Policy::~Policy() = default;
 
+namespace {
+
+// How a rule's `on` selects `name`: Select bits, 0 when it does not.
+unsigned selection(const Rule& rule, std::string_view name) {
+  unsigned select = 0;
+  const Family family = family_of(name);
+  const std::string_view sub = sub_family_of(name);
+  for (const std::string& on : rule.on) {
+    Family f;
+    const std::size_t dot = on.find('.');
+    if (family_from_string(on, f)) {
+      if (f != family) continue;
+      select |= (family == Family::tamper &&
+                 (name == "object.__setattr__" || name == "object.__delattr__"))
+                    ? kSelectTamper
+                    : kSelectAlways;
+    } else if (dot != std::string::npos && family_from_string(on.substr(0, dot), f) &&
+               !has_glob_chars(on)) {
+      if (f != family) continue;
+      const std::string_view want = std::string_view(on).substr(dot + 1);
+      if (sub == "open") {
+        if (want == "read") select |= kSelectRead;
+        if (want == "write") select |= kSelectWrite;
+      } else if (sub == want) {
+        select |= kSelectAlways;
+      }
+    } else if (has_glob_chars(on) ? glob_match(on, name) : on == name) {
+      select |= kSelectAlways;
+    }
+  }
+  return select;
+}
+
+bool rule_needs_caller(const Rule& rule) noexcept {
+  return rule.match != nullptr && matcher_uses_caller(*rule.match);
+}
+
+bool rule_matches(const Rule& rule, Facts& facts) noexcept {
+  // An allow rule lets an operation through, so where the event is ambiguous (two paths, a
+  // path too long to read) it must hold for all of it; a restricting rule for any part.
+  return rule.match == nullptr ||
+         matcher_matches(*rule.match, facts, rule.action != Action::allow);
+}
+
+}  // namespace
+
+namespace {
+
+// Rules with globs in `on`, for names outside the table; kept out of lookup()'s hot path.
+__attribute__((noinline)) const EventPlan* lookup_glob(const EventPlan* globs,
+                                                       std::string_view event_name) noexcept {
+  for (const auto& entry : globs->entries) {
+    for (const std::string& on : entry.rule->on) {
+      if (has_glob_chars(on) && glob_match(on, event_name)) return globs;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 const EventPlan* Policy::lookup(std::string_view event_name) const noexcept {
-  auto it = index_->by_name.find(event_name);
-  return it == index_->by_name.end() ? nullptr : it->second;
+  const Index& index = *index_;
+  if (const EventPlan* plan = index.by_name.find(event_name)) return plan;
+  return index.glob_plan == nullptr ? nullptr : lookup_glob(index.glob_plan.get(), event_name);
+}
+
+bool Policy::needs_caller(const EventPlan* plan) const noexcept {
+  return plan != nullptr && plan->needs_caller;
 }
 
 Decision Policy::evaluate(const Event& event, const EventPlan* plan) const noexcept {
-  (void)event;
   Decision decision;
   decision.mode = mode_;
   if (plan == nullptr) return decision;
-  for (const Rule* rule : plan->rules) {
-    // Every rule in the plan applies to this event name; matchers come with the full language.
+  bool in_scope = false;
+  Facts facts(event);
+  for (const auto& entry : plan->entries) {
+    const Rule* rule = entry.rule;
+    unsigned select = entry.select;
+    if (!plan->matches_name) {
+      select = 0;
+      for (const std::string& on : rule->on) {
+        if (has_glob_chars(on) && glob_match(on, event.name)) select = kSelectAlways;
+      }
+    }
+    if (select == 0 || !selected(select, event)) continue;
+    in_scope = true;
+    if (!rule_matches(*rule, facts)) continue;
     decision.action = rule->action;
     decision.rule = rule;
     // A per-rule monitor mode relaxes an enforcing policy; a monitoring policy stays monitor
@@ -75,7 +281,71 @@ Decision Policy::evaluate(const Event& event, const EventPlan* plan) const noexc
     if (rule->has_mode && rule->mode == Mode::monitor) decision.mode = Mode::monitor;
     return decision;
   }
+  if (in_scope && default_ == Action::deny && !exempt_from_default(event)) {
+    decision.action = Action::deny;
+  }
   return decision;
+}
+
+Explanation Policy::explain(const Event& event) const {
+  using Outcome = ExplainStep::Outcome;
+  Explanation out;
+  out.decision = evaluate(event);
+  const std::string name(event.name);
+  Facts facts(event);
+  bool in_scope = false;
+  for (const Rule& rule : rules_) {
+    ExplainStep step;
+    step.rule = &rule;
+    const unsigned select = selection(rule, event.name);
+    if (select == 0) {
+      step.detail = "'on' does not select " + name;
+    } else if (!selected(select, event)) {
+      step.detail = (select & kSelectTamper)
+                        ? "'on' selects " + name + " only for function internals (__code__, ...)"
+                        : "'on' selects " + name + " only for " +
+                              ((select & kSelectRead) ? "reading" : "writing") +
+                              ", and the access is not that";
+    } else if (in_scope = true; rule.match != nullptr && !facts.carries(rule.match->fields)) {
+      step.outcome = Outcome::missing_fields;
+      step.detail = "the event has no " + missing_fields(rule.match->fields, facts) +
+                    ", which the rule's match needs";
+    } else if (rule.match != nullptr &&
+               !matcher_matches(*rule.match, facts, rule.action != Action::allow)) {
+      step.outcome = Outcome::no_match;
+      std::string key = failing_key(*rule.match, facts, rule.action != Action::allow);
+      step.detail = key.empty() ? "its match does not hold" : "'" + key + "' does not hold";
+    } else {
+      step.outcome = Outcome::decided;
+      step.detail = rule.match == nullptr ? "'on' selects " + name + " and the rule has no match"
+                                          : "'on' selects " + name + " and the match holds";
+      out.steps.push_back(std::move(step));
+      break;
+    }
+    out.steps.push_back(std::move(step));
+  }
+  const Decision& d = out.decision;
+  std::string verdict = std::string(to_string(d.action)) +
+                        (d.mode == Mode::monitor && (d.action == Action::deny ||
+                                                     d.action == Action::kill)
+                             ? " (monitor mode: would " + std::string(to_string(d.action)) + ")"
+                             : std::string());
+  if (d.rule != nullptr) {
+    out.summary = "rule '" + d.rule->id + "' (line " + std::to_string(d.rule->line) +
+                  (d.rule->origin.empty() ? "" : " of " + d.rule->origin) + ") decides: " + verdict;
+  } else if (lookup(event.name) == nullptr) {
+    out.summary = "no rule selects " + name + ": allow (the hook dismisses it at once)";
+  } else if (!in_scope) {
+    out.summary = "no rule selects this " + name + " event: allow";
+  } else if (d.action == Action::deny) {
+    out.summary = "no rule matches; default: " + verdict;
+  } else if (default_ == Action::deny) {
+    out.summary = "no rule matches, and default: deny never covers this event (" + name +
+                  " is raised at every start-up): allow";
+  } else {
+    out.summary = "no rule matches; default: allow";
+  }
+  return out;
 }
 
 Decision Policy::evaluate(const Event& event) const noexcept {
@@ -83,42 +353,149 @@ Decision Policy::evaluate(const Event& event) const noexcept {
 }
 
 std::shared_ptr<const Policy> Policy::with_mode(Mode mode) const {
-  return Compiler::compile(rules_, mode, source_, hash_);
+  Document document;
+  document.rules = rules_;
+  document.mode = mode;
+  document.default_action = default_;
+  document.seccomp = seccomp_;
+  document.log = log_;
+  document.source = source_;
+  document.hash = hash_;
+  return Compiler::compile(std::move(document));
 }
 
-std::shared_ptr<const Policy> Compiler::compile(std::vector<Rule> rules, Mode mode,
-                                                std::string source, std::string hash) {
-  std::shared_ptr<Policy> policy(new Policy());
-  policy->mode_ = mode;
-  policy->rules_ = std::move(rules);
-  policy->source_ = std::move(source);
-  policy->hash_ = std::move(hash);
-  Policy::Index& index = *policy->index_;
-  std::unordered_map<std::string, EventPlan*> building;
-  index.plans.push_back(std::make_unique<EventPlan>());
-  building.emplace(kSelfTestEvent, index.plans.back().get());
-  for (const Rule& rule : policy->rules_) {
-    for (const std::string& name : rule.on) {
-      auto it = building.find(name);
-      if (it == building.end()) {
-        index.plans.push_back(std::make_unique<EventPlan>());
-        it = building.emplace(name, index.plans.back().get()).first;
+namespace {
+
+// Every name a plan may be needed for: the catalogue, the self-test event, and every exact name
+// a rule gives. Sets `any_glob` when some rule's `on` has a glob.
+std::vector<std::string> plan_names(const std::vector<Rule>& rules, bool& any_glob) {
+  std::vector<std::string> names(catalogue().begin(), catalogue().end());
+  names.emplace_back(kSelfTestEvent);
+  any_glob = false;
+  for (const Rule& rule : rules) {
+    for (const std::string& on : rule.on) {
+      Family f;
+      const std::size_t dot = on.find('.');
+      if (has_glob_chars(on)) {
+        any_glob = true;
+      } else if (!family_from_string(on, f) &&
+                 !(dot != std::string::npos && family_from_string(on.substr(0, dot), f))) {
+        names.push_back(on);
       }
-      it->second->rules.push_back(&rule);
     }
   }
-  for (auto& [name, plan] : building) {
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+}  // namespace
+
+std::shared_ptr<const Policy> Compiler::compile(Document document) {
+  std::shared_ptr<Policy> policy(new Policy());
+  policy->mode_ = document.mode;
+  policy->default_ = document.default_action;
+  policy->seccomp_ = std::move(document.seccomp);
+  policy->log_ = std::move(document.log);
+  policy->rules_ = std::move(document.rules);
+  policy->source_ = std::move(document.source);
+  policy->hash_ = std::move(document.hash);
+  Policy::Index& index = *policy->index_;
+
+  bool any_glob = false;
+  const std::vector<std::string> names = plan_names(policy->rules_, any_glob);
+
+  std::vector<std::pair<std::string_view, const EventPlan*>> entries;
+  for (const std::string& name : names) {
+    auto plan = std::make_unique<EventPlan>();
+    for (const Rule& rule : policy->rules_) {
+      if (unsigned select = selection(rule, name)) {
+        plan->entries.push_back({&rule, select});
+        plan->needs_caller = plan->needs_caller || rule_needs_caller(rule);
+      }
+    }
+    // Names no rule selects get no plan, so that lookup() dismisses them at once; the
+    // self-test event always has one, to prove the hook runs.
+    if (plan->entries.empty() && name != kSelfTestEvent) continue;
     index.names.push_back(std::make_unique<std::string>(name));
-    index.by_name.emplace(*index.names.back(), plan);
+    entries.emplace_back(*index.names.back(), plan.get());
+    index.plans.push_back(std::move(plan));
+  }
+  index.by_name.build(entries);
+  if (any_glob) {
+    auto plan = std::make_unique<EventPlan>();
+    plan->matches_name = false;
+    for (const Rule& rule : policy->rules_) {
+      if (std::any_of(rule.on.begin(), rule.on.end(),
+                      [](const std::string& on) { return has_glob_chars(on); })) {
+        plan->entries.push_back({&rule, kSelectAlways});
+        plan->needs_caller = plan->needs_caller || rule_needs_caller(rule);
+      }
+    }
+    index.glob_plan = std::move(plan);
   }
   return policy;
+}
+
+std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules) {
+  bool any_glob = false;
+  const std::vector<std::string> names = plan_names(rules, any_glob);
+  constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  // Per name, the first earlier rule without match that selects it unconditionally, and the
+  // conditional selections (file.read / file.write on open) such rules made, with the first.
+  std::vector<std::size_t> always(names.size(), kNone);
+  std::vector<unsigned> bits(names.size(), 0);
+  std::vector<std::size_t> bits_by(names.size(), kNone);
+  std::vector<std::pair<std::string, std::size_t>> closed_globs;
+  std::vector<Shadow> out;
+  for (std::size_t r = 0; r < rules.size(); ++r) {
+    const Rule& rule = rules[r];
+    std::size_t by = kNone;
+    bool hidden = true, selects = false;
+    for (std::size_t n = 0; n < names.size() && hidden; ++n) {
+      const unsigned select = selection(rule, names[n]);
+      if (select == 0) continue;
+      selects = true;
+      if (always[n] != kNone) {
+        by = by == kNone ? always[n] : by;
+      } else if ((select & kSelectAlways) == 0 && (bits[n] & select) == select) {
+        by = by == kNone ? bits_by[n] : by;
+      } else {
+        hidden = false;
+      }
+    }
+    // A glob also reaches events outside the catalogue: hidden only by the same glob or "*".
+    for (const std::string& on : rule.on) {
+      if (!hidden || !has_glob_chars(on)) continue;
+      auto it = std::find_if(closed_globs.begin(), closed_globs.end(),
+                             [&](const auto& g) { return g.first == on || g.first == "*"; });
+      if (it == closed_globs.end()) {
+        hidden = false;
+      } else {
+        by = by == kNone ? it->second : by;
+        selects = true;
+      }
+    }
+    if (hidden && selects && by != kNone) out.push_back({r, by});
+    if (rule.match != nullptr) continue;
+    for (std::size_t n = 0; n < names.size(); ++n) {
+      const unsigned select = selection(rule, names[n]);
+      if ((select & kSelectAlways) && always[n] == kNone) always[n] = r;
+      if ((select & ~unsigned{kSelectAlways}) && bits_by[n] == kNone) bits_by[n] = r;
+      bits[n] |= select & ~unsigned{kSelectAlways};
+    }
+    for (const std::string& on : rule.on) {
+      if (has_glob_chars(on)) closed_globs.emplace_back(on, r);
+    }
+  }
+  return out;
 }
 
 std::string digest(std::string_view text) {
   // FNV-1a, 64 bits: identifies a loaded policy in logs; not a security boundary.
   std::uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : text) {
-    h ^= c;
+  for (char c : text) {
+    h ^= static_cast<unsigned char>(c);
     h *= 1099511628211ULL;
   }
   char buf[17];

@@ -83,3 +83,50 @@ TEST(PolicyEvaluate, SelfTestEventAlwaysHasAPlan) {
 
 }  // namespace
 }  // namespace auditwall::policy
+
+namespace auditwall::policy {
+namespace {
+
+TEST(PolicyExplain, EveryRuleUpToTheDecision) {
+  auto p = compile(R"YAML(version: 1
+default: deny
+rules:
+  - {id: procs, on: process, action: deny}
+  - {id: needs-global, on: deserialize, match: {global: "x.*"}, action: allow}
+  - {id: reads, on: file.read, action: allow}
+  - {id: tmp, on: file.write, match: {path: "/tmp/**"}, action: allow}
+  - {id: never, on: file, action: log}
+)YAML");
+  Event e;
+  e.name = "open";
+  e.path = "/etc/passwd";
+  e.open_mode = "w";
+  Explanation ex = p->explain(e);
+  ASSERT_EQ(ex.steps.size(), 5u);
+  EXPECT_EQ(ex.steps[0].outcome, ExplainStep::Outcome::not_selected);
+  EXPECT_EQ(ex.steps[0].detail, "'on' does not select open");
+  EXPECT_EQ(ex.steps[2].detail, "'on' selects open only for reading, and the access is not that");
+  EXPECT_EQ(ex.steps[3].outcome, ExplainStep::Outcome::no_match);
+  EXPECT_EQ(ex.steps[3].detail, "'path' does not hold");
+  EXPECT_EQ(ex.steps[4].outcome, ExplainStep::Outcome::decided);
+  EXPECT_EQ(ex.summary, "rule 'never' (line 8) decides: log");
+  Event m;
+  m.name = "marshal.loads";
+  ex = p->explain(m);
+  EXPECT_EQ(ex.steps[1].outcome, ExplainStep::Outcome::missing_fields);
+  EXPECT_EQ(ex.steps[1].detail, "the event has no pickle global, which the rule's match needs");
+  EXPECT_EQ(ex.summary,
+            "no rule matches, and default: deny never covers this event (marshal.loads is raised "
+            "at every start-up): allow");
+  Event pk;
+  pk.name = "pickle.find_class";
+  pk.global = "os.system";
+  EXPECT_EQ(p->explain(pk).summary, "no rule matches; default: deny");
+  Event frame;
+  frame.name = "sys._getframe";
+  EXPECT_EQ(p->explain(frame).summary,
+            "no rule selects sys._getframe: allow (the hook dismisses it at once)");
+}
+
+}  // namespace
+}  // namespace auditwall::policy

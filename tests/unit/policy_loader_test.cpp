@@ -71,7 +71,7 @@ rules:
   ASSERT_EQ(r.diagnostics.size(), 4u) << r.report();
   EXPECT_EQ(r.diagnostics[0].format(),
             "test.yaml:2:1: error: unknown key 'mdoe' in the policy (did you mean 'mode'?); "
-            "known keys: version, mode, rules");
+            "known keys: version, mode, default, extends, log, rules, seccomp");
   EXPECT_EQ(r.diagnostics[1].format(),
             "test.yaml:6:13: error: action must be one of allow, deny, log, kill, not 'dney' "
             "(did you mean 'deny'?)");

@@ -36,15 +36,25 @@ struct Diagnostic {
   std::string format() const;
 };
 
+/// A compiled `match` tree. Opaque to callers.
+struct Matcher;
+
 /// One rule of the policy, as written, after validation.
 struct Rule {
   std::string id;
-  std::vector<std::string> on;  ///< CPython event names the rule applies to
+  /// What the rule is on, as written: families ("process"), sub-families ("network.connect"),
+  /// CPython event names ("os.system") and globs of them ("ctypes.*").
+  std::vector<std::string> on;
+  std::shared_ptr<const Matcher> match;  ///< null when the rule has no `match`
   Action action = Action::deny;
   bool has_mode = false;        ///< true when the rule sets its own mode
   Mode mode = Mode::enforce;    ///< the rule's own mode, when has_mode
   std::string message;          ///< optional text for the person who hits the rule
   int line = 0;                 ///< where the rule starts in the policy file
+  int column = 0;
+  /// Where the rule comes from: "" for the policy itself, "builtin:NAME" for a rule of the
+  /// built-in policy it extends.
+  std::string origin;
 };
 
 /// The families of the policy language. Each maps to the CPython events behind it
@@ -60,6 +70,26 @@ enum class Family : std::uint8_t {
   native,
   tamper,
   env,
+};
+
+/// "code", "network", ...; "other" for Family::other.
+std::string_view to_string(Family family) noexcept;
+
+/// The family of a CPython (3.10 to 3.13) audit event name, from auditwall's catalogue
+/// (docs/policy.md lists it); Family::other for names outside it. Never throws, never allocates.
+Family family_of(std::string_view event_name) noexcept;
+
+/// Every event name of the catalogue, for tools and tests.
+const std::vector<std::string_view>& catalogue() noexcept;
+
+/// Kinds of file access, as a bit set: derived from open()'s mode string, or from os.open's
+/// flags when there is no mode string.
+enum Access : unsigned {
+  kAccessRead = 1u << 0,
+  kAccessWrite = 1u << 1,
+  kAccessCreate = 1u << 2,
+  kAccessTruncate = 1u << 3,
+  kAccessAppend = 1u << 4,
 };
 
 /// Where code given to exec/eval/compile came from.
@@ -109,9 +139,21 @@ struct Event {
   // env
   std::string_view env_key;
 
+  // tamper: the attribute set or deleted (object.__setattr__, object.__delattr__), e.g.
+  // "__code__". The `tamper` family selects these two events only when this field names an
+  // attribute that changes what a function runs (__code__, __globals__, __defaults__,
+  // __kwdefaults__, __closure__, __builtins__), so that ordinary class attribute assignments
+  // (enum, dataclasses) stay outside it; the hook must fill it for them to be selected.
+  std::string_view attribute;
+
   // who made the call; filled only when Policy::needs_caller() says so
   std::string_view caller_module;  ///< "requests.sessions", or "" when unknown
+  bool caller_in_stdlib = false;   ///< the caller's file is in the standard library directory
 };
+
+/// The access kinds of a file event (Access bits): from open_mode when present, else from
+/// open_flags, else 0.
+unsigned access_of(const Event& event) noexcept;
 
 /// The verdict for one event.
 struct Decision {
@@ -125,8 +167,65 @@ struct Decision {
   }
 };
 
+/// What the kernel does when a process makes a syscall that the seccomp section denies.
+enum class SeccompAction : std::uint8_t {
+  eperm,  ///< `action: errno` (the default): the syscall fails with EPERM
+  kill,   ///< `action: kill`: the kernel kills the process
+  log,    ///< `action: log`: the syscall runs and the kernel logs it
+};
+
+/// The policy's `seccomp` section, for auditwall-launch. Syscall names are checked at load
+/// against libseccomp's table for the machine's architecture.
+struct SeccompConfig {
+  bool present = false;               ///< true when the policy has a seccomp section
+  std::vector<std::string> deny;      ///< syscall names, in policy order, without duplicates
+  bool derive = false;                ///< add kernel rules that mirror the audit rules
+  SeccompAction action = SeccompAction::eperm;
+};
+
+/// Where the event log goes.
+enum class LogSink : std::uint8_t { standard_error, file, syslog };
+enum class LogFormat : std::uint8_t { json, text };
+
+/// The policy's `log` section, for the recorder. Defaults apply to keys the policy omits.
+struct LogConfig {
+  bool present = false;                   ///< true when the policy has a log section
+  LogSink sink = LogSink::standard_error;
+  std::string path;                       ///< the file, for LogSink::file (`file:PATH`)
+  LogFormat format = LogFormat::json;
+  std::uint64_t max_bytes = 0;            ///< rotate the file at this size; 0: never
+  unsigned keep = 3;                      ///< rotated files kept
+  /// Environment variable name globs whose values are redacted, beyond the built-in ones.
+  std::vector<std::string> redact_env;
+  /// ECMAScript regular expressions; text they match in arguments is redacted. Checked at load.
+  std::vector<std::string> redact_patterns;
+  unsigned max_arg_chars = 200;           ///< longer argument values are cut
+  unsigned rate_limit = 100;              ///< identical records per second; 0: unlimited
+  bool summary = false;                   ///< print per-rule counters at exit
+};
+
 /// The rules that can apply to one event name, in policy order. Opaque to callers.
 struct EventPlan;
+
+/// What one rule made of an event, for Policy::explain().
+struct ExplainStep {
+  enum class Outcome : std::uint8_t {
+    not_selected,    ///< the rule's `on` does not select the event
+    missing_fields,  ///< the event lacks a field the rule's `match` names
+    no_match,        ///< the rule applies, its `match` does not hold
+    decided,         ///< the rule decides
+  };
+  const Rule* rule = nullptr;
+  Outcome outcome = Outcome::not_selected;
+  std::string detail;  ///< why, in words
+};
+
+/// The reasoning behind a decision: every rule up to the one that decides, and the verdict.
+struct Explanation {
+  std::vector<ExplainStep> steps;
+  Decision decision;
+  std::string summary;  ///< one line: which rule or default decides, and why
+};
 
 /// A validated, compiled, immutable policy. Safe to share between threads.
 class Policy {
@@ -144,7 +243,20 @@ class Policy {
   Decision evaluate(const Event& event, const EventPlan* plan) const noexcept;
   Decision evaluate(const Event& event) const noexcept;
 
+  /// Why evaluate() decides as it does on `event`, rule by rule; for tools such as
+  /// `auditwall policy explain`. Allocates; never throws except std::bad_alloc.
+  Explanation explain(const Event& event) const;
+
+  /// True when a rule in the plan has a `caller` matcher: only then must the hook find the
+  /// calling module (Event::caller_module, caller_in_stdlib). False for nullptr.
+  bool needs_caller(const EventPlan* plan) const noexcept;
+
   Mode mode() const noexcept { return mode_; }
+  /// What happens to an event that no rule matches (docs/policy.md says which events
+  /// `default: deny` covers).
+  Action default_action() const noexcept { return default_; }
+  const SeccompConfig& seccomp() const noexcept { return seccomp_; }
+  const LogConfig& log() const noexcept { return log_; }
   const std::vector<Rule>& rules() const noexcept { return rules_; }
   /// Where the policy came from: a file path or "builtin:NAME".
   const std::string& source() const noexcept { return source_; }
@@ -159,6 +271,9 @@ class Policy {
   Policy();
 
   Mode mode_ = Mode::enforce;
+  Action default_ = Action::allow;
+  SeccompConfig seccomp_;
+  LogConfig log_;
   std::vector<Rule> rules_;
   std::string source_;
   std::string hash_;
@@ -176,9 +291,15 @@ struct LoadResult {
   std::string report() const;
 };
 
-/// Loads a policy file. Never throws: every problem, including an unreadable file, becomes a
-/// diagnostic.
+/// Loads a policy file, or a built-in policy when `path` is "builtin:NAME". Never throws:
+/// every problem, including an unreadable file, becomes a diagnostic.
 LoadResult load_file(const std::string& path);
+
+/// The names of the built-in policies ("strict", "web-service", "monitor-all").
+std::vector<std::string_view> builtin_names();
+
+/// The YAML text of a built-in policy, or an empty view when there is no such policy.
+std::string_view builtin_text(std::string_view name) noexcept;
 
 /// Loads a policy from text; `name` stands for the file in diagnostics.
 LoadResult load_string(std::string_view text, const std::string& name);
