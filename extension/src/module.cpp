@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "activation.hpp"
+#include "events.hpp"
 #include "hook.hpp"
 
 namespace py = pybind11;
@@ -37,9 +38,59 @@ py::dict status() {
   return out;
 }
 
+py::object text_or_none(std::string_view text) {
+  if (text.data() == nullptr) return py::none();
+  return py::bytes(text.data(), text.size());
+}
+
+py::object int_or_none(std::int64_t value) {
+  if (value < 0) return py::none();
+  return py::int_(value);
+}
+
+// The typed fields the hook reads from an event, for tests and `auditwall` debugging: text
+// fields as bytes (as the policy sees them), absent fields as None.
+py::dict event_fields(const std::string& name, py::tuple args) {
+  events::EventData data;
+  events::extract(name.c_str(), args.ptr(), data);
+  const policy::Event& ev = data.event;
+  py::dict out;
+  out["path"] = text_or_none(ev.path);
+  out["path2"] = text_or_none(ev.path2);
+  out["open_mode"] = text_or_none(ev.open_mode);
+  out["open_flags"] = int_or_none(ev.open_flags);
+  out["cwd"] = text_or_none(ev.cwd);
+  out["executable"] = text_or_none(ev.executable);
+  py::list argv;
+  for (std::size_t i = 0; i < ev.argc; ++i) argv.append(text_or_none(ev.argv[i]));
+  out["argv"] = ev.argv != nullptr ? py::object(argv) : py::object(py::none());
+  out["command"] = text_or_none(ev.command);
+  out["host"] = text_or_none(ev.host);
+  out["port"] = int_or_none(ev.port);
+  out["address_family"] = int_or_none(ev.address_family);
+  out["url"] = text_or_none(ev.url);
+  out["global"] = text_or_none(ev.global);
+  out["module"] = text_or_none(ev.module);
+  static const char* origins[] = {"unknown", "module", "dynamic"};
+  out["code_origin"] = origins[static_cast<int>(ev.code_origin)];
+  out["env_key"] = text_or_none(ev.env_key);
+  out["opaque"] = data.opaque;
+  return out;
+}
+
+// (module, file, line) of the caller as the hook finds it, or None.
+py::object caller() {
+  events::Caller found;
+  if (!events::find_caller(found)) return py::none();
+  return py::make_tuple(found.module, found.file, found.line);
+}
+
 }  // namespace
 
-PYBIND11_MODULE(_core, m) {
+// Multi-phase initialisation (PEP 489, pybind11's default), usable in sub-interpreters that
+// have their own GIL: the hook's state is process-wide and lock-free, and PolicyViolation is
+// per interpreter (hook::violation_type()).
+PYBIND11_MODULE(_core, m, py::multiple_interpreters::per_interpreter_gil()) {
   m.doc() = "auditwall's native core: the policy engine and the audit hook.";
   m.attr("__version__") = AUDITWALL_VERSION;
   PyObject* violation = hook::violation_type();
@@ -51,4 +102,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("activate", &activate, py::arg("path"), py::arg("mode") = "", py::arg("how") = "api",
         "Arms the audit hook with a policy file. Raises RuntimeError when it cannot.");
   m.def("status", &status, "Whether the hook is armed, how, and with which policy.");
+  m.def("_event_fields", &event_fields, py::arg("event"), py::arg("args"),
+        "The typed fields auditwall reads from an audit event's arguments (for tests).");
+  m.def("_caller", &caller, "The calling module as the hook would find it (for tests).");
 }
