@@ -273,9 +273,15 @@ bool is_skipped_module(std::string_view module) {
          module == "_frozen_importlib_external";
 }
 
-// The innermost Python frame's module and file, or false when there is none.
-bool innermost(std::string& module, std::string& file) {
+// The module and file of the innermost Python frame but `skip`, or false when there is none.
+bool innermost(int skip, std::string& module, std::string& file) {
   PyFrameObject* frame = PyEval_GetFrame();  // borrowed
+  Py_XINCREF(frame);
+  for (; frame != nullptr && skip > 0; --skip) {
+    PyFrameObject* back = PyFrame_GetBack(frame);
+    Py_DECREF(frame);
+    frame = back;
+  }
   if (frame == nullptr) return false;
   PyObject* globals = frame_globals(frame);
   const bool ok = frame_module(globals, module);
@@ -283,6 +289,7 @@ bool innermost(std::string& module, std::string& file) {
   PyCodeObject* code = PyFrame_GetCode(frame);
   file = code_filename(code);
   Py_XDECREF(code);
+  Py_DECREF(frame);
   return ok;
 }
 
@@ -290,9 +297,9 @@ bool innermost(std::string& module, std::string& file) {
 // identifiers: namedtuple, dataclasses (and enum on some versions). Their exec/compile is
 // module code, not input: the module name and its file must both match, so renaming
 // `__name__` alone does not turn a program's eval into trusted code.
-bool from_code_generator() {
+bool from_code_generator(int skip_frames) {
   std::string module, file;
-  if (!innermost(module, file)) return false;
+  if (!innermost(skip_frames, module, file)) return false;
   static const std::pair<std::string_view, std::string_view> generators[] = {
       {"collections", "/collections/__init__.py"},
       {"dataclasses", "/dataclasses.py"},
@@ -308,6 +315,8 @@ bool from_code_generator() {
 // --- one reader per event shape ---------------------------------------------------------
 
 using Reader = void (*)(PyObject* args, EventData& data);
+
+policy::CodeOrigin code_origin(const char* name, PyObject* args, int skip_frames);
 
 void read_open(PyObject* args, EventData& d) {
   path_arg(arg(args, 0), d, d.event.path);
@@ -409,7 +418,9 @@ void read_dlopen(PyObject* args, EventData& d) {  // (name,), None for the main 
   PyObject* name = arg(args, 0);
   if (name != nullptr && name != Py_None) decisive_text(name, d, d.event.path);
 }
-void read_code(PyObject* args, EventData& d) { d.event.code_origin = code_origin(d.event.name.data(), args); }
+void read_code(PyObject* args, EventData& d) {
+  d.event.code_origin = code_origin(d.event.name.data(), args, d.skip_frames);
+}
 void read_env(PyObject* args, EventData& d) { decisive_text(arg(args, 0), d, d.event.env_key); }
 void read_run_file(PyObject* args, EventData& d) { read_path(args, d); }
 
@@ -461,6 +472,29 @@ const std::unordered_map<std::string_view, Reader>& readers() {
   return *table;
 }
 
+// Where the code of an `exec` or `compile` event comes from.
+policy::CodeOrigin code_origin(const char* name, PyObject* args, int skip_frames) {
+  PyObject* first = arg(args, 0);
+  if (first == nullptr) return CodeOrigin::unknown;
+  if (std::strcmp(name, "compile") == 0) {
+    // (source, filename): source is the text (str or bytes) or an AST object.
+    if (first == Py_None) return CodeOrigin::unknown;
+    return from_code_generator(skip_frames) ? CodeOrigin::module : CodeOrigin::dynamic;
+  }
+  if (std::strcmp(name, "exec") == 0) {
+    // (code,): exec/eval of a code object. Text given to exec/eval was compiled just before,
+    // under its own `compile` event; its code object is named "<string>" (or another <...>
+    // name), while modules' code is named after their file (or "<frozen ...>").
+    if (!PyCode_Check(first)) return CodeOrigin::unknown;
+    const std::string file = code_filename(reinterpret_cast<PyCodeObject*>(first));
+    if (!file.empty() && file[0] == '<' && !starts_with(file, "<frozen ")) {
+      return from_code_generator(skip_frames) ? CodeOrigin::module : CodeOrigin::dynamic;
+    }
+    return CodeOrigin::module;
+  }
+  return CodeOrigin::unknown;
+}
+
 }  // namespace
 
 std::string_view EventData::keep(std::string text) {
@@ -474,30 +508,9 @@ void EventData::set_argv(std::vector<std::string_view> items) {
   event.argc = argv_.size();
 }
 
-policy::CodeOrigin code_origin(const char* name, PyObject* args) {
-  PyObject* first = arg(args, 0);
-  if (first == nullptr) return CodeOrigin::unknown;
-  if (std::strcmp(name, "compile") == 0) {
-    // (source, filename): source is the text (str or bytes) or an AST object.
-    if (first == Py_None) return CodeOrigin::unknown;
-    return from_code_generator() ? CodeOrigin::module : CodeOrigin::dynamic;
-  }
-  if (std::strcmp(name, "exec") == 0) {
-    // (code,): exec/eval of a code object. Text given to exec/eval was compiled just before,
-    // under its own `compile` event; its code object is named "<string>" (or another <...>
-    // name), while modules' code is named after their file (or "<frozen ...>").
-    if (!PyCode_Check(first)) return CodeOrigin::unknown;
-    const std::string file = code_filename(reinterpret_cast<PyCodeObject*>(first));
-    if (!file.empty() && file[0] == '<' && !starts_with(file, "<frozen ")) {
-      return from_code_generator() ? CodeOrigin::module : CodeOrigin::dynamic;
-    }
-    return CodeOrigin::module;
-  }
-  return CodeOrigin::unknown;
-}
-
-void extract(const char* name, PyObject* args, EventData& out) {
+void extract(const char* name, PyObject* args, EventData& out, int skip_frames) {
   out.event.name = name;
+  out.skip_frames = skip_frames;
   const auto& table = readers();
   auto it = table.find(std::string_view(name));
   if (it != table.end() && it->second != nullptr) it->second(args, out);

@@ -30,6 +30,8 @@ class EventData {
   policy::Event event;
   /// True when some argument that a rule could decide on was not plain data (see kOpaque).
   bool opaque = false;
+  /// Python frames between the event and its caller (set by extract()).
+  int skip_frames = 0;
 
   /// Copies `text` into storage owned by this object and returns a view of the copy.
   std::string_view keep(std::string text);
@@ -46,10 +48,9 @@ class EventData {
 /// (str, bytes, int, tuples and lists of them) and runs no Python code. Fields that are absent
 /// or unreadable stay absent; a readable-but-opaque decisive argument becomes kOpaque.
 /// Needs the interpreter lock. Leaves no Python error set. May throw std::bad_alloc.
-void extract(const char* name, PyObject* args, EventData& out);
-
-/// Where the code of an `exec` or `compile` event comes from, for tests and the docs.
-policy::CodeOrigin code_origin(const char* name, PyObject* args);
+/// `skip_frames` innermost Python frames are not the event's caller (a Python audit hook
+/// that forwards events, in tests).
+void extract(const char* name, PyObject* args, EventData& out, int skip_frames = 0);
 
 /// The first Python frame that is not auditwall's own nor the import machinery's.
 struct Caller {

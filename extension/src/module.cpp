@@ -50,9 +50,9 @@ py::object int_or_none(std::int64_t value) {
 
 // The typed fields the hook reads from an event, for tests and `auditwall` debugging: text
 // fields as bytes (as the policy sees them), absent fields as None.
-py::dict event_fields(const std::string& name, py::tuple args) {
+py::dict event_fields(const std::string& name, py::tuple args, int skip_frames) {
   events::EventData data;
-  events::extract(name.c_str(), args.ptr(), data);
+  events::extract(name.c_str(), args.ptr(), data, skip_frames);
   const policy::Event& ev = data.event;
   py::dict out;
   out["path"] = text_or_none(ev.path);
@@ -102,7 +102,7 @@ PYBIND11_MODULE(_core, m, py::multiple_interpreters::per_interpreter_gil()) {
   m.def("activate", &activate, py::arg("path"), py::arg("mode") = "", py::arg("how") = "api",
         "Arms the audit hook with a policy file. Raises RuntimeError when it cannot.");
   m.def("status", &status, "Whether the hook is armed, how, and with which policy.");
-  m.def("_event_fields", &event_fields, py::arg("event"), py::arg("args"),
+  m.def("_event_fields", &event_fields, py::arg("event"), py::arg("args"), py::arg("skip_frames") = 0,
         "The typed fields auditwall reads from an audit event's arguments (for tests).");
   m.def("_caller", &caller, "The calling module as the hook would find it (for tests).");
 }
