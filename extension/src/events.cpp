@@ -273,8 +273,9 @@ bool is_skipped_module(std::string_view module) {
          module == "_frozen_importlib_external";
 }
 
-// The module and file of the innermost Python frame but `skip`, or false when there is none.
-bool innermost(int skip, std::string& module, std::string& file) {
+// The current thread's Python frame `skip` frames out from the innermost (a new reference),
+// or nullptr.
+PyFrameObject* frame_at(int skip) {
   PyFrameObject* frame = PyEval_GetFrame();  // borrowed
   Py_XINCREF(frame);
   for (; frame != nullptr && skip > 0; --skip) {
@@ -282,6 +283,12 @@ bool innermost(int skip, std::string& module, std::string& file) {
     Py_DECREF(frame);
     frame = back;
   }
+  return frame;
+}
+
+// The module and file of the innermost Python frame but `skip`, or false when there is none.
+bool innermost(int skip, std::string& module, std::string& file) {
+  PyFrameObject* frame = frame_at(skip);
   if (frame == nullptr) return false;
   PyObject* globals = frame_globals(frame);
   const bool ok = frame_module(globals, module);
@@ -518,10 +525,8 @@ void extract(const char* name, PyObject* args, EventData& out, int skip_frames) 
   if (PyErr_Occurred()) PyErr_Clear();
 }
 
-bool find_caller(Caller& out) {
-  PyFrameObject* frame = PyEval_GetFrame();  // borrowed
-  if (frame == nullptr) return false;
-  Py_INCREF(frame);
+bool find_caller(Caller& out, int skip_frames) {
+  PyFrameObject* frame = frame_at(skip_frames);
   bool found = false;
   while (frame != nullptr) {
     std::string module;

@@ -59,8 +59,9 @@ struct Caller {
   int line = 0;        ///< its current line, 0 when unknown
 };
 
-/// Finds the calling module by walking the current thread's Python frames. Runs no Python
-/// code. Returns false (and leaves `out` empty) when there is no Python frame.
-bool find_caller(Caller& out);
+/// Finds the calling module by walking the current thread's Python frames, after the
+/// `skip_frames` innermost ones (as for extract()). Runs no Python code. Returns false (and
+/// leaves `out` empty) when there is no such frame.
+bool find_caller(Caller& out, int skip_frames = 0);
 
 }  // namespace auditwall::events

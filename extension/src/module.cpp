@@ -79,18 +79,36 @@ py::dict event_fields(const std::string& name, py::tuple args, int skip_frames) 
 }
 
 // (module, file, line) of the caller as the hook finds it, or None.
-py::object caller() {
+py::object caller(int skip_frames) {
   events::Caller found;
-  if (!events::find_caller(found)) return py::none();
+  if (!events::find_caller(found, skip_frames)) return py::none();
   return py::make_tuple(found.module, found.file, found.line);
 }
 
 }  // namespace
 
-// Multi-phase initialisation (PEP 489, pybind11's default), usable in sub-interpreters that
-// have their own GIL: the hook's state is process-wide and lock-free, and PolicyViolation is
-// per interpreter (hook::violation_type()).
-PYBIND11_MODULE(_core, m, py::multiple_interpreters::per_interpreter_gil()) {
+// Multi-phase initialisation (PEP 489), usable in sub-interpreters that have their own GIL:
+// the hook's state is process-wide and lock-free, and PolicyViolation is per interpreter
+// (hook::violation_type()). PyInit__core below is the entry point; it guards this one.
+PYBIND11_MODULE_PYINIT(_core_impl, py::multiple_interpreters::per_interpreter_gil())
+
+PYBIND11_PLUGIN_DECL(_core)
+extern "C" PYBIND11_EXPORT PyObject* PyInit__core() {
+#if PY_VERSION_HEX < 0x030C0000
+  // Before 3.12, pybind11 takes the GIL through PyGILState_Ensure, which belongs to the main
+  // interpreter: importing in a sub-interpreter would deadlock. The hook needs no import to
+  // work there (it is process-wide), so refuse the import cleanly.
+  if (PyInterpreterState_Get() != PyInterpreterState_Main()) {
+    PyErr_SetString(PyExc_ImportError,
+                    "auditwall._core can be imported in a sub-interpreter from CPython 3.12 on; "
+                    "the audit hook checks this sub-interpreter's events without it");
+    return nullptr;
+  }
+#endif
+  return PyInit__core_impl();
+}
+
+PYBIND11_MODULE_EXEC(_core_impl, m) {
   m.doc() = "auditwall's native core: the policy engine and the audit hook.";
   m.attr("__version__") = AUDITWALL_VERSION;
   PyObject* violation = hook::violation_type();
@@ -104,5 +122,5 @@ PYBIND11_MODULE(_core, m, py::multiple_interpreters::per_interpreter_gil()) {
   m.def("status", &status, "Whether the hook is armed, how, and with which policy.");
   m.def("_event_fields", &event_fields, py::arg("event"), py::arg("args"), py::arg("skip_frames") = 0,
         "The typed fields auditwall reads from an audit event's arguments (for tests).");
-  m.def("_caller", &caller, "The calling module as the hook would find it (for tests).");
+  m.def("_caller", &caller, py::arg("skip_frames") = 0, "The calling module as the hook would find it (for tests).");
 }
