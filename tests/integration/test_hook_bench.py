@@ -18,8 +18,8 @@ def test_hook_bench_runs_and_the_fast_path_stays_within_budget(tmp_path):
     assert all(ns > 0 for ns in result["ns_per_event"].values()), result
     if shutil.which("valgrind") is None:
         pytest.skip("valgrind is not installed: no instruction counts")
-    ir = result["instructions_per_event"]
+    inside = result["hook_instructions_per_event"]
     # an event no rule names costs at most 50 instructions more than an empty C hook
-    assert ir["auditwall"] - ir["c-empty"] <= 50, result
-    assert ir["c-empty"] > 0, result
+    assert 0 < inside["c-empty"] <= inside["auditwall"] <= inside["c-empty"] + 50, result
+    assert result["instructions_per_event"]["c-empty"] > 0, result
     assert "auditwall on an event no rule names" in ran.stdout, ran
