@@ -1,12 +1,21 @@
-// The audit hook: looks the event up in the armed policy, decides, records, and blocks.
+// The audit hook: skips events no rule names, decides on the rest, records, and blocks.
 #include "hook.hpp"
 
+#include <link.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
+#include "events.hpp"
 #include "recorder.hpp"
 
 namespace auditwall::hook {
@@ -19,63 +28,167 @@ using policy::Policy;
 // interpreter finalisation, after every module has been torn down.
 std::atomic<const Policy*> g_policy{nullptr};
 How g_how = How::api;
-PyObject* g_violation_type = nullptr;
 
 // Events raised while the hook itself works (creating the exception, writing the log) are
-// auditwall's own and must not recurse into the policy.
+// auditwall's own and must not recurse into the policy. The hook runs no Python code of the
+// program, so no code of the program can run while this is set.
 thread_local bool t_in_hook = false;
 
 // Set when the hook sees auditwall's own self-test event, to prove it is registered.
-bool g_selftest_seen = false;
+std::atomic<bool> g_selftest_seen{false};
+
+// ---- the fast path ---------------------------------------------------------------------
+//
+// CPython passes each event's name as a `const char*`. Names raised by C code are string
+// literals, so the pointer identifies the name. A small direct-mapped table remembers the
+// pointers of names that the policy has no plan for, so that an event no rule names costs
+// one hash of the pointer, one load and one compare. Only pointers into read-only segments
+// of loaded objects are remembered: names built at run time (sys.audit("x") from Python,
+// on the heap or in writable memory) could change or be reused for another name, so they
+// always take the lookup. The policy never changes once armed, so an entry never goes stale.
+constexpr unsigned kSkipBits = 9;
+constexpr std::size_t kSkipSlots = std::size_t{1} << kSkipBits;
+std::atomic<std::uintptr_t> g_skip[kSkipSlots];
+
+inline std::size_t skip_slot(std::uintptr_t key) noexcept {
+  return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> (64 - kSkipBits));
+}
+
+// Read-only segments of the loaded objects, published as an immutable snapshot. A newer
+// snapshot replaces it when a library was loaded since; old snapshots are leaked, since
+// another thread may still read them (one per dlopen at most).
+struct ReadOnlyRanges {
+  std::vector<std::pair<std::uintptr_t, std::uintptr_t>> ranges;  // sorted [begin, end)
+  unsigned long long adds = 0;                                    // glibc's dlpi_adds
+};
+std::atomic<const ReadOnlyRanges*> g_ranges{nullptr};
+
+int collect_ranges(struct dl_phdr_info* info, std::size_t size, void* data) {
+  auto* out = static_cast<ReadOnlyRanges*>(data);
+  if (size >= offsetof(struct dl_phdr_info, dlpi_adds) + sizeof(info->dlpi_adds)) out->adds = info->dlpi_adds;
+  for (ElfW(Half) i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || (ph.p_flags & PF_W) != 0) continue;
+    const std::uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+    out->ranges.emplace_back(begin, begin + ph.p_memsz);
+  }
+  return 0;
+}
+
+int read_adds(struct dl_phdr_info* info, std::size_t size, void* data) {
+  if (size >= offsetof(struct dl_phdr_info, dlpi_adds) + sizeof(info->dlpi_adds)) {
+    *static_cast<unsigned long long*>(data) = info->dlpi_adds;
+  }
+  return 1;  // the counter is the same in every entry: stop at the first
+}
+
+bool in_ranges(const ReadOnlyRanges* snapshot, std::uintptr_t key) {
+  if (snapshot == nullptr) return false;
+  const auto& r = snapshot->ranges;
+  auto it = std::upper_bound(r.begin(), r.end(), key,
+                             [](std::uintptr_t k, const auto& range) { return k < range.first; });
+  return it != r.begin() && key < std::prev(it)->second;
+}
+
+// True when `name` lies in a read-only segment of a loaded object (a string literal).
+bool is_static_name(const char* name) {
+  const auto key = reinterpret_cast<std::uintptr_t>(name);
+  const ReadOnlyRanges* snapshot = g_ranges.load(std::memory_order_acquire);
+  if (in_ranges(snapshot, key)) return true;
+  unsigned long long adds = 0;
+  dl_iterate_phdr(read_adds, &adds);
+  if (snapshot != nullptr && snapshot->adds == adds) return false;
+  auto* fresh = new ReadOnlyRanges();
+  dl_iterate_phdr(collect_ranges, fresh);
+  std::sort(fresh->ranges.begin(), fresh->ranges.end());
+  if (!g_ranges.compare_exchange_strong(snapshot, fresh, std::memory_order_acq_rel)) {
+    delete fresh;
+    return in_ranges(snapshot, key);
+  }
+  return in_ranges(fresh, key);
+}
+
+// ---- PolicyViolation, one type per interpreter ------------------------------------------
+
+constexpr const char* kViolationKey = "auditwall.PolicyViolation";
+
+PyObject* new_violation_type() {
+  static PyType_Slot slots[] = {
+      {Py_tp_doc, const_cast<char*>(
+                      "Raised when auditwall's policy denies an operation. A PermissionError "
+                      "with the attributes event (the audit event), rule (the id of the rule "
+                      "that denied) and reason.")},
+      {0, nullptr},
+  };
+  // Immutable: the hook instantiates this type while its recursion guard is set, so no
+  // program code may be attached to it (a replaced __init__ would run unchecked).
+  static PyType_Spec spec = {
+      "auditwall.PolicyViolation", 0, 0,
+      Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_IMMUTABLETYPE, slots};
+  return PyType_FromSpecWithBases(&spec, PyExc_PermissionError);
+}
+
+// ---- describing the call ---------------------------------------------------------------
 
 constexpr std::size_t kMaxArgChars = 200;
 
-void append_safe_repr(std::string& out, PyObject* obj, int depth);
+void append_utf8(std::string& out, PyObject* str) {
+  Py_ssize_t size = 0;
+  const char* text = PyUnicode_AsUTF8AndSize(str, &size);
+  if (text == nullptr) {
+    PyErr_Clear();
+    out += "<unprintable>";
+  } else if (static_cast<std::size_t>(size) > kMaxArgChars) {
+    out.append(text, kMaxArgChars);
+    out += "...";
+  } else {
+    out.append(text, static_cast<std::size_t>(size));
+  }
+}
 
-// A repr that runs no user code: only exact built-in types are rendered by value; anything
-// else (which could define __repr__) is shown by its type name.
+// A repr that runs no program code: only exact built-in types are rendered by value, anything
+// else (which could define __repr__) by its type name. bytes are shown decoded, as the
+// person wrote them: os.system('id'), not os.system(b'id').
 void append_safe_repr(std::string& out, PyObject* obj, int depth) {
   if (obj == nullptr) {
     out += "NULL";
     return;
   }
-  if (PyUnicode_CheckExact(obj) || PyBytes_CheckExact(obj) || PyLong_CheckExact(obj) ||
-      PyFloat_CheckExact(obj) || PyBool_Check(obj) || obj == Py_None) {
-    PyObject* repr = PyObject_Repr(obj);
-    if (repr == nullptr) {
-      PyErr_Clear();
-      out += "<unprintable>";
-      return;
+  PyObject* shown = nullptr;
+  if (PyBytes_CheckExact(obj)) {
+    PyObject* text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(obj), PyBytes_GET_SIZE(obj), "backslashreplace");
+    if (text != nullptr) {
+      shown = PyObject_Repr(text);
+      Py_DECREF(text);
     }
-    Py_ssize_t size = 0;
-    const char* text = PyUnicode_AsUTF8AndSize(repr, &size);
-    if (text == nullptr) {
-      PyErr_Clear();
-      out += "<unprintable>";
-    } else if (static_cast<std::size_t>(size) > kMaxArgChars) {
-      out.append(text, kMaxArgChars);
-      out += "...";
-    } else {
-      out.append(text, static_cast<std::size_t>(size));
-    }
-    Py_DECREF(repr);
-    return;
-  }
-  if ((PyTuple_CheckExact(obj) || PyList_CheckExact(obj)) && depth < 2) {
+  } else if (PyUnicode_CheckExact(obj) || PyLong_CheckExact(obj) || PyFloat_CheckExact(obj) ||
+             PyBool_Check(obj) || obj == Py_None) {
+    shown = PyObject_Repr(obj);
+  } else if ((PyTuple_CheckExact(obj) || PyList_CheckExact(obj)) && depth < 3) {
     const bool tuple = PyTuple_CheckExact(obj);
     out += tuple ? '(' : '[';
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
     for (Py_ssize_t i = 0; i < n && i < 8; ++i) {
       if (i > 0) out += ", ";
       append_safe_repr(out, PySequence_Fast_GET_ITEM(obj, i), depth + 1);
     }
     if (n > 8) out += ", ...";
+    if (tuple && n == 1) out += ',';
     out += tuple ? ')' : ']';
     return;
+  } else {
+    out += '<';
+    out += Py_TYPE(obj)->tp_name;
+    out += '>';
+    return;
   }
-  out += '<';
-  out += Py_TYPE(obj)->tp_name;
-  out += '>';
+  if (shown == nullptr) {
+    PyErr_Clear();
+    out += "<unprintable>";
+    return;
+  }
+  append_utf8(out, shown);
+  Py_DECREF(shown);
 }
 
 // "os.system('id')"
@@ -83,7 +196,7 @@ std::string describe_call(const char* event, PyObject* args) {
   std::string out = event;
   out += '(';
   if (args != nullptr && PyTuple_Check(args)) {
-    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    const Py_ssize_t n = PyTuple_GET_SIZE(args);
     for (Py_ssize_t i = 0; i < n; ++i) {
       if (i > 0) out += ", ";
       append_safe_repr(out, PyTuple_GET_ITEM(args, i), 1);
@@ -93,37 +206,71 @@ std::string describe_call(const char* event, PyObject* args) {
   return out;
 }
 
-// Sets auditwall.PolicyViolation with the event, rule and reason as attributes.
+// Sets auditwall.PolicyViolation (this interpreter's) with event, rule and reason.
 void raise_violation(const char* event, const std::string& rule, const std::string& reason,
                      const std::string& message) {
   PyObject* type = violation_type();
-  if (type == nullptr) return;  // a Python error is set; the hook still returns -1
-  PyObject* exc = PyObject_CallFunction(type, "s#", message.data(),
-                                        static_cast<Py_ssize_t>(message.size()));
+  if (type == nullptr) {
+    // Late in finalisation there may be no interpreter dict left: still refuse.
+    PyErr_Clear();
+    PyErr_SetString(PyExc_PermissionError, message.c_str());
+    return;
+  }
+  PyObject* exc = PyObject_CallFunction(type, "s#", message.data(), static_cast<Py_ssize_t>(message.size()));
   if (exc == nullptr) return;
-  PyObject* value = nullptr;
-  bool ok = (value = PyUnicode_FromString(event)) != nullptr &&
-            PyObject_SetAttrString(exc, "event", value) == 0;
-  Py_XDECREF(value);
-  ok = ok && (value = PyUnicode_FromStringAndSize(rule.data(), static_cast<Py_ssize_t>(rule.size()))) != nullptr &&
-       PyObject_SetAttrString(exc, "rule", value) == 0;
-  Py_XDECREF(value);
-  ok = ok && (value = PyUnicode_FromStringAndSize(reason.data(), static_cast<Py_ssize_t>(reason.size()))) != nullptr &&
-       PyObject_SetAttrString(exc, "reason", value) == 0;
-  Py_XDECREF(value);
-  if (ok) PyErr_SetObject(type, exc);
+  auto set = [exc](const char* name, const char* data, std::size_t size) {
+    PyObject* value = PyUnicode_DecodeUTF8(data, static_cast<Py_ssize_t>(size), "replace");
+    const bool ok = value != nullptr && PyObject_SetAttrString(exc, name, value) == 0;
+    Py_XDECREF(value);
+    return ok;
+  };
+  if (set("event", event, std::strlen(event)) && set("rule", rule.data(), rule.size()) &&
+      set("reason", reason.data(), reason.size())) {
+    PyErr_SetObject(type, exc);
+  }
   Py_DECREF(exc);
 }
 
-int decide(const Policy& policy, const char* event, PyObject* args,
-           const policy::EventPlan* plan) {
+// Policy::needs_caller(plan), when the policy library offers it; until then the caller is
+// looked up for every event that reaches a decision.
+template <typename P, typename = void>
+struct HasNeedsCaller : std::false_type {};
+template <typename P>
+struct HasNeedsCaller<P, std::void_t<decltype(std::declval<const P&>().needs_caller(
+                             std::declval<const policy::EventPlan*>()))>> : std::true_type {};
+
+template <typename P>
+bool needs_caller(const P& policy, const policy::EventPlan* plan) {
+  if constexpr (HasNeedsCaller<P>::value) {
+    return policy.needs_caller(plan);
+  } else {
+    (void)policy;
+    (void)plan;
+    return true;
+  }
+}
+
+[[noreturn]] void kill_now(const std::string& message) {
+  recorder::flush();
+  std::fprintf(stderr, "%s; killing the process\n", message.c_str());
+  std::fflush(stderr);
+  // SIGKILL: no handler, atexit function or finally clause of the program runs after this.
+  ::kill(::getpid(), SIGKILL);
+  std::_Exit(128 + SIGKILL);
+}
+
+int decide(const Policy& policy, const char* event, PyObject* args, const policy::EventPlan* plan) {
   if (std::strcmp(event, policy::kSelfTestEvent) == 0) {
-    g_selftest_seen = true;
+    g_selftest_seen.store(true);
     return 0;
   }
-  policy::Event ev;
-  ev.name = event;
-  const Decision decision = policy.evaluate(ev, plan);
+  events::EventData data;
+  events::extract(event, args, data);
+  events::Caller caller;
+  if (needs_caller(policy, plan) && events::find_caller(caller)) {
+    data.event.caller_module = caller.module;
+  }
+  const Decision decision = policy.evaluate(data.event, plan);
   if (decision.rule == nullptr && decision.action == policy::Action::allow) return 0;
 
   const std::string call = describe_call(event, args);
@@ -131,50 +278,93 @@ int decide(const Policy& policy, const char* event, PyObject* args,
   recorder::record(policy, decision, event, call);
   if (!decision.blocks()) return 0;
 
-  std::string reason = decision.rule != nullptr && !decision.rule->message.empty()
-                           ? decision.rule->message
-                           : "denied by policy " + policy.source();
+  const bool has_message = decision.rule != nullptr && !decision.rule->message.empty();
+  const std::string reason = has_message ? decision.rule->message : "denied by policy " + policy.source();
   std::string message = "auditwall: " + call + " blocked by rule " + rule_id;
-  if (decision.rule != nullptr && !decision.rule->message.empty()) {
-    message += ": " + decision.rule->message;
-  }
-  if (decision.action == policy::Action::kill) {
-    recorder::flush();
-    std::fprintf(stderr, "%s; killing the process\n", message.c_str());
-    std::fflush(stderr);
-    std::_Exit(137);
-  }
+  if (has_message) message += ": " + decision.rule->message;
+  if (decision.action == policy::Action::kill) kill_now(message);
   raise_violation(event, rule_id, reason, message);
   return -1;
 }
 
-int audit_hook(const char* event, PyObject* args, void* /*user_data*/) {
+// Everything but the fast path. Out of line, so that the fast path stays a few instructions.
+__attribute__((noinline)) int slow_path(const char* event, PyObject* args) {
   const Policy* policy = g_policy.load(std::memory_order_acquire);
+  if (policy == nullptr || t_in_hook) return 0;
   const policy::EventPlan* plan = policy->lookup(event);
-  if (plan == nullptr) return 0;  // fast path: no rule can apply to this event
-  if (t_in_hook) return 0;
+  if (plan == nullptr) {
+    if (is_static_name(event)) {
+      const auto key = reinterpret_cast<std::uintptr_t>(event);
+      g_skip[skip_slot(key)].store(key, std::memory_order_relaxed);
+    }
+    return 0;
+  }
   t_in_hook = true;
-  int result;
+  int result = 0;
   try {
     result = decide(*policy, event, args, plan);
-  } catch (...) {
-    // Fail closed: an internal error in enforce mode denies the operation, loudly.
-    if (policy->mode() == policy::Mode::enforce) {
-      if (!PyErr_Occurred()) {
-        PyErr_Format(PyExc_PermissionError,
-                     "auditwall: internal error while checking %s; denied (fail closed)", event);
-      }
-      result = -1;
+    if (result == 0 && PyErr_Occurred()) PyErr_Clear();
+    if (result != 0 && !PyErr_Occurred()) {
+      PyErr_Format(PyExc_PermissionError, "auditwall: %s blocked", event);
+    }
+  } catch (const std::exception& e) {
+    result = policy->mode() == policy::Mode::enforce ? -1 : 0;
+    std::fprintf(stderr, "auditwall: internal error while checking %s: %s; %s\n", event, e.what(),
+                 result != 0 ? "denied (fail closed)" : "allowed (monitor mode)");
+    if (result != 0) {
+      PyErr_Clear();
+      PyErr_Format(PyExc_PermissionError,
+                   "auditwall: internal error while checking %s (%s); denied (fail closed)", event, e.what());
     } else {
       PyErr_Clear();
-      result = 0;
+    }
+  } catch (...) {
+    result = policy->mode() == policy::Mode::enforce ? -1 : 0;
+    std::fprintf(stderr, "auditwall: internal error while checking %s; %s\n", event,
+                 result != 0 ? "denied (fail closed)" : "allowed (monitor mode)");
+    PyErr_Clear();
+    if (result != 0) {
+      PyErr_Format(PyExc_PermissionError, "auditwall: internal error while checking %s; denied (fail closed)", event);
     }
   }
   t_in_hook = false;
   return result;
 }
 
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// The first enforcing deny/kill rule on native code, or nullptr.
+const policy::Rule* native_denial(const Policy& policy) {
+  for (const policy::Rule& rule : policy.rules()) {
+    if (rule.action != policy::Action::deny && rule.action != policy::Action::kill) continue;
+    if (policy.mode() == policy::Mode::monitor || (rule.has_mode && rule.mode == policy::Mode::monitor)) continue;
+    for (const std::string& on : rule.on) {
+      if (on == "native" || starts_with(on, "native.") || starts_with(on, "ctypes.") || on == "ctypes*") {
+        return &rule;
+      }
+    }
+  }
+  return nullptr;
+}
+
+bool module_loaded(const char* name) {
+  PyObject* modules = PyImport_GetModuleDict();  // borrowed
+  if (modules == nullptr || !PyDict_Check(modules)) return false;
+  PyObject* found = PyDict_GetItemString(modules, name);
+  return found != nullptr && found != Py_None;
+}
+
 }  // namespace
+
+// The hook CPython calls. Exported under a C name, so that profilers name it even in the
+// stripped extension (bench/hook_bench.py counts the instructions inside it with callgrind).
+extern "C" __attribute__((visibility("default"))) int auditwall_audit_hook(const char* event,
+                                                                          PyObject* args,
+                                                                          void* /*user_data*/) {
+  const auto key = reinterpret_cast<std::uintptr_t>(event);
+  if (g_skip[skip_slot(key)].load(std::memory_order_relaxed) == key) return 0;
+  return slow_path(event, args);
+}
 
 const char* to_string(How how) noexcept {
   switch (how) {
@@ -190,6 +380,18 @@ bool arm(std::shared_ptr<const Policy> policy, How how, std::string& error) {
     error = "no policy to arm with";
     return false;
   }
+  if (Py_IsInitialized()) {
+    // ctypes reads and writes memory without raising events: once it is loaded, a rule that
+    // denies native code cannot be kept, so refuse rather than pretend.
+    const policy::Rule* rule = native_denial(*policy);
+    if (rule != nullptr && (module_loaded("ctypes") || module_loaded("_ctypes"))) {
+      error = "the policy denies native code (rule " + rule->id +
+              ") but ctypes is already imported, and ctypes can change memory without any "
+              "audit event; arm auditwall before ctypes is imported (auditwall run, "
+              "auditwall-launch or AUDITWALL_POLICY)";
+      return false;
+    }
+  }
   // Leaked on purpose: the hook may run during finalisation, after any destructor.
   auto* keep = new std::shared_ptr<const Policy>(std::move(policy));
   const Policy* expected = nullptr;
@@ -200,8 +402,8 @@ bool arm(std::shared_ptr<const Policy> policy, How how, std::string& error) {
     return false;
   }
   g_how = how;
-  g_selftest_seen = false;
-  if (PySys_AddAuditHook(audit_hook, nullptr) != 0) {
+  g_selftest_seen.store(false);
+  if (PySys_AddAuditHook(auditwall_audit_hook, nullptr) != 0) {
     g_policy.store(nullptr);
     error = "PySys_AddAuditHook failed";
     if (PyErr_Occurred()) PyErr_Clear();
@@ -211,7 +413,7 @@ bool arm(std::shared_ptr<const Policy> policy, How how, std::string& error) {
     // PySys_AddAuditHook reports success without adding the hook when an earlier hook vetoes
     // it with RuntimeError. Prove the hook is in place before anyone relies on it.
     if (PySys_Audit(policy::kSelfTestEvent, nullptr) != 0) PyErr_Clear();
-    if (!g_selftest_seen) {
+    if (!g_selftest_seen.load()) {
       g_policy.store(nullptr);
       error = "another audit hook refused to let auditwall's hook be added";
       return false;
@@ -224,15 +426,21 @@ const Policy* armed_policy() noexcept { return g_policy.load(std::memory_order_a
 How armed_how() noexcept { return g_how; }
 
 PyObject* violation_type() {
-  if (g_violation_type == nullptr) {
-    g_violation_type = PyErr_NewExceptionWithDoc(
-        "auditwall.PolicyViolation",
-        "Raised when auditwall's policy denies an operation. A PermissionError with the "
-        "attributes event (the audit event), rule (the id of the rule that denied) and "
-        "reason.",
-        PyExc_PermissionError, nullptr);
+  PyObject* dict = PyInterpreterState_GetDict(PyInterpreterState_Get());  // borrowed
+  if (dict == nullptr) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "auditwall: no interpreter dict");
+    return nullptr;
   }
-  return g_violation_type;
+  PyObject* type = PyDict_GetItemString(dict, kViolationKey);  // borrowed
+  if (type != nullptr) return type;
+  PyObject* created = new_violation_type();
+  if (created == nullptr) return nullptr;
+  if (PyDict_SetItemString(dict, kViolationKey, created) != 0) {
+    Py_DECREF(created);
+    return nullptr;
+  }
+  Py_DECREF(created);  // the interpreter dict holds it for the interpreter's life
+  return PyDict_GetItemString(dict, kViolationKey);
 }
 
 }  // namespace auditwall::hook

@@ -4,6 +4,7 @@
 
 #include "activation.hpp"
 #include "auditwall/seccomp.hpp"
+#include "events.hpp"
 #include "hook.hpp"
 
 namespace py = pybind11;
@@ -46,9 +47,77 @@ py::dict status() {
   return out;
 }
 
+py::object text_or_none(std::string_view text) {
+  if (text.data() == nullptr) return py::none();
+  return py::bytes(text.data(), text.size());
+}
+
+py::object int_or_none(std::int64_t value) {
+  if (value < 0) return py::none();
+  return py::int_(value);
+}
+
+// The typed fields the hook reads from an event, for tests and `auditwall` debugging: text
+// fields as bytes (as the policy sees them), absent fields as None.
+py::dict event_fields(const std::string& name, py::tuple args, int skip_frames) {
+  events::EventData data;
+  events::extract(name.c_str(), args.ptr(), data, skip_frames);
+  const policy::Event& ev = data.event;
+  py::dict out;
+  out["path"] = text_or_none(ev.path);
+  out["path2"] = text_or_none(ev.path2);
+  out["open_mode"] = text_or_none(ev.open_mode);
+  out["open_flags"] = int_or_none(ev.open_flags);
+  out["cwd"] = text_or_none(ev.cwd);
+  out["executable"] = text_or_none(ev.executable);
+  py::list argv;
+  for (std::size_t i = 0; i < ev.argc; ++i) argv.append(text_or_none(ev.argv[i]));
+  out["argv"] = ev.argv != nullptr ? py::object(argv) : py::object(py::none());
+  out["command"] = text_or_none(ev.command);
+  out["host"] = text_or_none(ev.host);
+  out["port"] = int_or_none(ev.port);
+  out["address_family"] = int_or_none(ev.address_family);
+  out["url"] = text_or_none(ev.url);
+  out["global"] = text_or_none(ev.global);
+  out["module"] = text_or_none(ev.module);
+  static const char* origins[] = {"unknown", "module", "dynamic"};
+  out["code_origin"] = origins[static_cast<int>(ev.code_origin)];
+  out["env_key"] = text_or_none(ev.env_key);
+  out["opaque"] = data.opaque;
+  return out;
+}
+
+// (module, file, line) of the caller as the hook finds it, or None.
+py::object caller(int skip_frames) {
+  events::Caller found;
+  if (!events::find_caller(found, skip_frames)) return py::none();
+  return py::make_tuple(found.module, found.file, found.line);
+}
+
 }  // namespace
 
-PYBIND11_MODULE(_core, m) {
+// Multi-phase initialisation (PEP 489), usable in sub-interpreters that have their own GIL:
+// the hook's state is process-wide and lock-free, and PolicyViolation is per interpreter
+// (hook::violation_type()). PyInit__core below is the entry point; it guards this one.
+PYBIND11_MODULE_PYINIT(_core_impl, py::multiple_interpreters::per_interpreter_gil())
+
+PYBIND11_PLUGIN_DECL(_core)
+extern "C" PYBIND11_EXPORT PyObject* PyInit__core() {
+#if PY_VERSION_HEX < 0x030C0000
+  // Before 3.12, pybind11 takes the GIL through PyGILState_Ensure, which belongs to the main
+  // interpreter: importing in a sub-interpreter would deadlock. The hook needs no import to
+  // work there (it is process-wide), so refuse the import cleanly.
+  if (PyInterpreterState_Get() != PyInterpreterState_Main()) {
+    PyErr_SetString(PyExc_ImportError,
+                    "auditwall._core can be imported in a sub-interpreter from CPython 3.12 on; "
+                    "the audit hook checks this sub-interpreter's events without it");
+    return nullptr;
+  }
+#endif
+  return PyInit__core_impl();
+}
+
+PYBIND11_MODULE_EXEC(_core_impl, m) {
   m.doc() = "auditwall's native core: the policy engine and the audit hook.";
   m.attr("__version__") = AUDITWALL_VERSION;
   PyObject* violation = hook::violation_type();
@@ -62,4 +131,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("activate", &activate, py::arg("path"), py::arg("mode") = "", py::arg("how") = "api",
         "Arms the audit hook with a policy file. Raises RuntimeError when it cannot.");
   m.def("status", &status, "Whether the hook is armed, how, and with which policy.");
+  m.def("_event_fields", &event_fields, py::arg("event"), py::arg("args"), py::arg("skip_frames") = 0,
+        "The typed fields auditwall reads from an audit event's arguments (for tests).");
+  m.def("_caller", &caller, py::arg("skip_frames") = 0, "The calling module as the hook would find it (for tests).");
 }

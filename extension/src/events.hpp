@@ -1,0 +1,67 @@
+// Turning a CPython audit event's argument tuple into auditwall's typed policy::Event.
+#pragma once
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auditwall/policy.hpp"
+
+namespace auditwall::events {
+
+/// Text that stands for an argument the hook cannot read without running the program's code
+/// (an os.PathLike, a str with an overridden __fspath__ passed where CPython converts after
+/// the event). It starts with a NUL byte, so it is never a real path, host or program: an
+/// allow rule that lists paths never matches it, and a `not:` allow-list denies it.
+inline constexpr std::string_view kOpaque{"\0<opaque>", 9};
+
+/// A typed event and the text it points to. Views in `event` stay valid while this object
+/// and the argument tuple it was read from are alive.
+class EventData {
+ public:
+  EventData() = default;
+  EventData(const EventData&) = delete;
+  EventData& operator=(const EventData&) = delete;
+
+  policy::Event event;
+  /// True when some argument that a rule could decide on was not plain data (see kOpaque).
+  bool opaque = false;
+  /// Python frames between the event and its caller (set by extract()).
+  int skip_frames = 0;
+
+  /// Copies `text` into storage owned by this object and returns a view of the copy.
+  std::string_view keep(std::string text);
+  /// Sets event.argv from `items` (copied into this object).
+  void set_argv(std::vector<std::string_view> items);
+
+ private:
+  std::deque<std::string> strings_;  // a deque: growing it never moves earlier strings
+  std::vector<std::string_view> argv_;
+};
+
+/// Fills `out.event` from CPython's event `name` and its argument tuple `args`, per the
+/// argument shapes of CPython 3.10 to 3.13 (docs/events.md). Reads only exact built-in data
+/// (str, bytes, int, tuples and lists of them) and runs no Python code. Fields that are absent
+/// or unreadable stay absent; a readable-but-opaque decisive argument becomes kOpaque.
+/// Needs the interpreter lock. Leaves no Python error set. May throw std::bad_alloc.
+/// `skip_frames` innermost Python frames are not the event's caller (a Python audit hook
+/// that forwards events, in tests).
+void extract(const char* name, PyObject* args, EventData& out, int skip_frames = 0);
+
+/// The first Python frame that is not auditwall's own nor the import machinery's.
+struct Caller {
+  std::string module;  ///< the frame's module `__name__`, "" when unknown
+  std::string file;    ///< its code's co_filename
+  int line = 0;        ///< its current line, 0 when unknown
+};
+
+/// Finds the calling module by walking the current thread's Python frames, after the
+/// `skip_frames` innermost ones (as for extract()). Runs no Python code. Returns false (and
+/// leaves `out` empty) when there is no such frame.
+bool find_caller(Caller& out, int skip_frames = 0);
+
+}  // namespace auditwall::events
