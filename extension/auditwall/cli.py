@@ -7,6 +7,7 @@ USAGE = """\
 usage: auditwall run [--policy PATH|builtin:NAME] [--mode enforce|monitor] [--log SINK] [--] (SCRIPT | -m MODULE | -c CODE) [ARGS...]
        auditwall policy check FILE...
        auditwall policy explain FILE --event NAME [ARG...]
+       auditwall report [--examples N] LOG...
        auditwall --version
 """
 
@@ -113,7 +114,10 @@ def _run(argv):
     if mode:
         env["AUDITWALL_MODE"] = mode
     if log:
-        env["AUDITWALL_LOG"] = log
+        if log.startswith("file:"):  # the program may change directory before it logs
+            sink, comma, options = log.partition(",")
+            log = "file:" + os.path.abspath(sink[5:]) + comma + options
+        env["AUDITWALL_LOG"] = log  # docs/log-schema.md says what SPEC can be
     preload = _preload_path()
     existing = [p for p in env.get("LD_PRELOAD", "").split() if p and p != preload]
     env["LD_PRELOAD"] = " ".join([preload] + existing)
@@ -139,4 +143,8 @@ def main(argv=None):
         return _check(argv[2:])
     if argv[0] == "policy" and len(argv) >= 2 and argv[1] == "explain":
         return _explain(argv[2:])
+    if argv[0] == "report":
+        from .report import main as report
+
+        return report(argv[1:])
     return _fail_usage(f"unknown command '{' '.join(argv[:2])}'")

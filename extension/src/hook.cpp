@@ -267,15 +267,21 @@ int decide(const Policy& policy, const char* event, PyObject* args, const policy
   events::EventData data;
   events::extract(event, args, data);
   events::Caller caller;
-  if (needs_caller(policy, plan) && events::find_caller(caller)) {
-    data.event.caller_module = caller.module;
+  bool have_caller = false;
+  if (needs_caller(policy, plan)) {
+    have_caller = events::find_caller(caller);
+    if (have_caller) data.event.caller_module = caller.module;
   }
   const Decision decision = policy.evaluate(data.event, plan);
   if (decision.rule == nullptr && decision.action == policy::Action::allow) return 0;
 
   const std::string call = describe_call(event, args);
   const std::string rule_id = decision.rule != nullptr ? decision.rule->id : "default";
-  recorder::record(policy, decision, event, call);
+  // The log names the caller of every record it writes; find it only then.
+  if (!have_caller && recorder::logs(decision)) have_caller = events::find_caller(caller);
+  recorder::Caller where;
+  if (have_caller) where = {caller.module, caller.file, caller.line};
+  recorder::record(policy, decision, data.event, call, where);
   if (!decision.blocks()) return 0;
 
   const bool has_message = decision.rule != nullptr && !decision.rule->message.empty();
@@ -419,6 +425,7 @@ bool arm(std::shared_ptr<const Policy> policy, How how, std::string& error) {
       return false;
     }
   }
+  recorder::prepare(*keep->get());
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include "auditwall/seccomp.hpp"
 #include "events.hpp"
 #include "hook.hpp"
+#include "log_status.hpp"
 
 namespace py = pybind11;
 using namespace auditwall;
@@ -44,6 +45,7 @@ py::dict status() {
     out["hash"] = p->hash();
     out["mode"] = std::string(policy::to_string(p->mode()));
   }
+  recorder::add_status(out, p);
   return out;
 }
 
