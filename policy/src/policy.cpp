@@ -193,6 +193,13 @@ unsigned selection(const Rule& rule, std::string_view name) {
   const Family family = family_of(name);
   const std::string_view sub = sub_family_of(name);
   for (const std::string& on : rule.on) {
+    // A CPython event name selects that event alone, even where it starts with a family's
+    // name (code.__new__ is an event of the tamper family, not a sub-family of code).
+    if (on == name) {
+      select |= kSelectAlways;
+      continue;
+    }
+    if (family_of(on) != Family::other) continue;
     Family f;
     const std::size_t dot = on.find('.');
     if (family_from_string(on, f)) {

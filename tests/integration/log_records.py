@@ -27,3 +27,8 @@ def decisions(records, event=None):
     """The decision records (not auditwall's own notes), optionally for one event."""
     return [r for r in records if not r["event"].startswith("auditwall.")
             and (event is None or r["event"] == event)]
+
+
+def logged(text, event, decision):
+    """True when the log in `text` holds a `decision` record for `event`."""
+    return any(r["decision"] == decision for r in decisions(parse(text), event))

@@ -5,6 +5,8 @@ import sys
 
 import pytest
 
+from log_records import decisions, logged, parse
+
 # How to run code in a sub-interpreter, by CPython version: name -> (module, code that runs
 # the string CODE in a new sub-interpreter).
 RUNNERS = {
@@ -145,7 +147,7 @@ except Exception as e:
     assert ran.returncode == 0, ran
     assert ran.lines[-1].startswith("refused"), ran
     assert not marker.exists(), ran
-    assert "auditwall: deny cpython.PyInterpreterState_New(" in ran.stderr, ran
+    assert logged(ran.stderr, "cpython.PyInterpreterState_New", "deny"), ran
 
 
 def test_main_and_sub_interpreter_types_differ(python, tmp_path):

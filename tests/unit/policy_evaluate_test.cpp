@@ -130,3 +130,21 @@ rules:
 
 }  // namespace
 }  // namespace auditwall::policy
+
+namespace auditwall::policy {
+namespace {
+
+TEST(PolicyEvaluate, EventNameThatStartsWithAFamilySelectsOnlyItself) {
+  LoadResult r = load_string("version: 1\nrules:\n  - {id: r, on: code.__new__, action: deny}\n",
+                             "test.yaml");
+  ASSERT_TRUE(r.ok()) << r.report();
+  Event code_new;
+  code_new.name = "code.__new__";
+  EXPECT_TRUE(r.policy->evaluate(code_new).blocks());
+  Event exec;
+  exec.name = "exec";
+  EXPECT_FALSE(r.policy->evaluate(exec).blocks());
+}
+
+}  // namespace
+}  // namespace auditwall::policy
