@@ -55,9 +55,11 @@ def test_report_counts_by_decision_rule_and_event(log, python):
     # Sections in order of gravity, each with its rules, events and examples.
     assert out.index("Denied: 2") < out.index("Would have been denied (monitor mode): 1") \
         < out.index("Logged: 250"), out
-    assert "  rule no-os-system: 2\n    os.system from an unknown caller: 2\n" \
-           "      e.g. os.system(b'true')\n" in out, out
-    assert "  rule try-popen: 1\n    subprocess.Popen from an unknown caller: 1\n" in out, out
+    # The caller is the Python code that raised the event: the script for os.system, the
+    # subprocess module for subprocess.Popen.
+    assert "  rule no-os-system: 2\n    os.system from __main__: 2\n" \
+           "      e.g. os.system('true')  at " in out, out
+    assert "  rule try-popen: 1\n    subprocess.Popen from subprocess: 1\n" in out, out
     assert "  rule app-event: 250\n" in out, out
     assert "e.g. app.event(0)" in out and "e.g. app.event(2)" in out, out
     assert "e.g. app.event(3)" not in out, out  # three examples by default

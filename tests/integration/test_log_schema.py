@@ -166,11 +166,11 @@ def test_text_format_with_and_without_colour(tmp_path, policy_file, auditwall_ru
     plain = auditwall_run("--policy", policy, "--log", "stderr,format=text,color=never", "-c", code)
     assert plain.returncode == 0, plain
     line = plain.stderr.strip().splitlines()[-1]
-    assert " DENY os.system(b'true') rule=no-os-system mode=enforce" in line, plain
+    assert " DENY os.system('true') rule=no-os-system mode=enforce" in line, plain
     assert "\x1b[" not in plain.stderr
     coloured = auditwall_run("--policy", policy, "--log", "stderr,format=text,color=always",
                              "-c", code)
-    assert "\x1b[1;31mDENY\x1b[0m os.system(b'true')" in coloured.stderr, coloured
+    assert "\x1b[1;31mDENY\x1b[0m os.system('true')" in coloured.stderr, coloured
 
 
 def test_text_and_colour_on_a_terminal(tmp_path, policy_file):
