@@ -257,7 +257,7 @@ def main():
     parser.add_argument("--events", default=",".join(EVENTS))
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--budget", type=float, default=0.3,
+    parser.add_argument("--budget", type=float, default=0.1,
                         help="seconds at most per timed loop (fewer iterations if slower)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--variant", action="append", default=[])

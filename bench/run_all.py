@@ -216,7 +216,8 @@ def macro_part(py, args):
     import run_macro
     print(f"run_all: macro workload {args.macro_tests}, {args.macro_rounds} rounds", flush=True)
     try:
-        return run_macro.measure(py, args.macro_tests.split(","), args.macro_rounds)
+        return run_macro.measure(py, args.macro_tests.split(","), args.macro_rounds,
+                                 args.macro_policies.split(","))
     except RuntimeError as error:
         return {"error": str(error), "tests": args.macro_tests.split(",")}
 
@@ -318,9 +319,10 @@ def check_targets(res):
     macro = res.get("macro") or {}
     if "results" in macro:
         plain = macro["results"]["plain"]["cpu_s"]
-        mon = macro["results"]["auditwall builtin:monitor-all (monitor)"]["cpu_s"]
+        first = [k for k in macro["results"] if k != "plain"][0]
+        mon = macro["results"][first]["cpu_s"]
         rows.append(("Macro workloads: at most 1% slower in monitor mode",
-                     f"{(mon / plain - 1) * 100:+.1f}% CPU time (builtin:monitor-all)",
+                     f"{(mon / plain - 1) * 100:+.1f}% CPU time ({first})",
                      mon / plain - 1 <= 0.01))
     elif macro:
         rows.append(("Macro workloads: at most 1% slower in monitor mode",
@@ -518,12 +520,15 @@ def main():
     parser.add_argument("--no-callgrind", dest="callgrind", action="store_false")
     parser.add_argument("--events", default=",".join(event_matrix.EVENTS))
     parser.add_argument("--policies", default=",".join(POLICIES))
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--startup-runs", type=int, default=30)
     parser.add_argument("--macro-tests", default="test_json,test_pickle,test_subprocess")
     parser.add_argument("--macro-rounds", type=int, default=2)
+    parser.add_argument("--macro-policies", default="builtin:monitor-all,builtin:web-service",
+                        help="each runs the macro workload in monitor mode; the first is the "
+                        "one the 1%% target is judged on")
     parser.add_argument("--plot", nargs=2, metavar=("RESULTS", "PNG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plot:

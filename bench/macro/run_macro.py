@@ -28,11 +28,15 @@ import time
 
 DEFAULT_TESTS = ["test_json", "test_pickle", "test_subprocess"]
 
-CONFIGS = {
-    "plain": [],
-    "auditwall builtin:monitor-all (monitor)": ["--policy", "builtin:monitor-all", "--mode", "monitor"],
-    "auditwall builtin:web-service (monitor)": ["--policy", "builtin:web-service", "--mode", "monitor"],
-}
+DEFAULT_POLICIES = ["builtin:monitor-all", "builtin:web-service"]
+
+
+def configs(policies):
+    """{name: the `auditwall run` options, or [] for plain python}, plain first."""
+    out = {"plain": []}
+    for policy in policies:
+        out[f"auditwall {policy} (monitor)"] = ["--policy", policy, "--mode", "monitor"]
+    return out
 
 
 def clean_env():
@@ -40,13 +44,13 @@ def clean_env():
             if not k.startswith("AUDITWALL_") and k not in ("LD_PRELOAD", "PYTHONPATH")}
 
 
-def run_once(python, config, tests, workdir):
+def run_once(python, options, config, tests, workdir):
     """(cpu seconds, wall seconds, records logged) for one run; raises if a test fails."""
     log_path = os.path.join(workdir, "auditwall.log")
     if os.path.exists(log_path):
         os.unlink(log_path)
-    pre = ([python, "-m", "auditwall", "run", *CONFIGS[config], "--log", f"file:{log_path}", "--"]
-           if CONFIGS[config] else [python])
+    pre = ([python, "-m", "auditwall", "run", *options, "--log", f"file:{log_path}", "--"]
+           if options else [python])
     argv = pre + ["-m", "test", "-q", "--timeout", "600", *tests]
     err_path = os.path.join(workdir, "stderr.txt")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -70,14 +74,15 @@ def run_once(python, config, tests, workdir):
     return cpu, wall, records
 
 
-def measure(python, tests, rounds, configs=None):
-    configs = configs or list(CONFIGS)
-    samples = {c: {"cpu": [], "wall": [], "records": []} for c in configs}
+def measure(python, tests, rounds, policies=None):
+    options = configs(policies or DEFAULT_POLICIES)
+    names = list(options)
+    samples = {c: {"cpu": [], "wall": [], "records": []} for c in names}
     with tempfile.TemporaryDirectory() as workdir:
         for r in range(rounds):
-            order = configs[r % len(configs):] + configs[:r % len(configs)]
+            order = names[r % len(names):] + names[:r % len(names)]
             for config in order:
-                cpu, wall, records = run_once(python, config, tests, workdir)
+                cpu, wall, records = run_once(python, options[config], config, tests, workdir)
                 samples[config]["cpu"].append(cpu)
                 samples[config]["wall"].append(wall)
                 samples[config]["records"].append(records)
@@ -93,8 +98,9 @@ def main():
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--tests", default=",".join(DEFAULT_TESTS))
+    parser.add_argument("--policies", default=",".join(DEFAULT_POLICIES))
     args = parser.parse_args()
-    result = measure(args.python, args.tests.split(","), args.rounds)
+    result = measure(args.python, args.tests.split(","), args.rounds, args.policies.split(","))
     json.dump(result, sys.stdout, indent=1)
     print()
 

@@ -1,6 +1,6 @@
 """Smoke run of the whole benchmark suite (bench/run_all.py --smoke), so that it cannot rot.
 
-Tiny counts, no installs: every part runs (per-event wall times for every variant, callgrind
+Tiny counts, no installs, policies of its own: every part runs (per-event wall times for every variant, callgrind
 on two, start-up, the macro workload) and writes its report; the numbers mean nothing.
 """
 
@@ -13,12 +13,27 @@ import pytest
 from conftest import ROOT, run
 
 
+MONITOR_POLICY = """\
+version: 1
+mode: monitor
+rules:
+  - id: log-bench-events
+    on: [open, exec, compile, import, marshal.loads, pickle.find_class, socket.connect]
+    action: log
+"""
+
+
 def test_run_all_smoke_writes_the_report(tmp_path):
+    monitor = tmp_path / "monitor.yaml"
+    monitor.write_text(MONITOR_POLICY)
+    deny = ROOT / "tests" / "fixtures" / "deny-system.yaml"
+    out = tmp_path / "out"
     ran = run([sys.executable, ROOT / "bench" / "run_all.py", "--smoke", "--python",
-               sys.executable, "--out", tmp_path], timeout=600)
+               sys.executable, "--out", out, "--policies", f"{deny},{monitor}:monitor",
+               "--macro-policies", f"{monitor}"], timeout=600)
     assert ran.returncode == 0, ran
-    report = (tmp_path / "performance.md").read_text()
-    results = json.loads((tmp_path / "performance.json").read_text())
+    report = (out / "performance.md").read_text()
+    results = json.loads((out / "performance.json").read_text())
     for part in ("## Targets", "## Per event", "## Start-up", "## Macro workload"):
         assert part in report, report
     variants = results["events"]["variants"]
