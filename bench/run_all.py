@@ -52,7 +52,23 @@ LABELS = {
 }
 
 
+EVERY_RECORD = "every-record.yaml"
+EVERY_RECORD_POLICY = """\
+# builtin:monitor-all's rule, with every record written to a file: no rate limit.
+version: 1
+mode: monitor
+log: {{sink: "file:{log}", format: json, rate_limit: 0}}
+rules:
+  - id: monitor-all
+    on: [code, deserialize, process, network, file, import, native, tamper, env]
+    action: log
+"""
+
+
 def label(spec):
+    if spec.endswith(EVERY_RECORD):
+        who = "auditwall" if spec.startswith("auditwall:") else "pure-Python reference"
+        return f"{who}, monitor-all, every record written (rate_limit: 0, file sink)"
     return LABELS.get(spec, spec)
 
 
@@ -150,10 +166,16 @@ def interpreter(python):
 # ---- parts ------------------------------------------------------------------------------
 
 def events_part(py, bv, competitors_ok, args, workdir):
+    policies = list(args.policies)
+    if not args.smoke:
+        every = pathlib.Path(workdir) / EVERY_RECORD
+        every.write_text(EVERY_RECORD_POLICY.format(log=pathlib.Path(workdir) / "every-record.log"))
+        policies.append(str(every))
+        args.policies = policies
     variants = [event_matrix.Variant(s, py) for s in (
         ["none", "empty-c", f"auditwall:{NO_RULE_POLICY}"]
-        + [f"auditwall:{p}" for p in args.policies]
-        + [f"python:{NO_RULE_POLICY}"] + [f"python:{p}" for p in args.policies])]
+        + [f"auditwall:{p}" for p in policies]
+        + [f"python:{NO_RULE_POLICY}"] + [f"python:{p}" for p in policies])]
     variants += [event_matrix.Variant(name, bv) for name, ok in competitors_ok.items() if ok]
     events = args.events.split(",")
     ext_dir = event_matrix.build_ext(py, os.path.join(workdir, "ext"))
@@ -266,13 +288,14 @@ def check_targets(res):
                     + ", ".join(f"{e} {v:+.0f}" for e, v in ns.items()) + ")" if ns else ""),
                  ok))
 
-    # 2. checked and logged: <= 150 ns
-    logged = "auditwall:builtin:monitor-all:monitor"
+    # 2. checked and logged: <= 150 ns, judged with every record written when measured
+    logged = next((s for s in wall if s.startswith("auditwall:") and s.endswith(EVERY_RECORD)),
+                  "auditwall:builtin:monitor-all:monitor")
     if logged in wall:
         ns = {e: overhead(wall, logged, e) for e in cheap}
         worst = max(ns.values()) if ns else None
         rows.append(("A checked and logged event: at most 150 ns, output included",
-                     "wall, builtin:monitor-all, over no hook: " + ", ".join(
+                     f"wall, {label(logged).replace('auditwall, ', '')}, over no hook: " + ", ".join(
                          f"{e} {v:+.0f} ns" for e, v in ns.items())
                      + (f"; instructions: " + ", ".join(
                          f"{e} +{cg[logged][e] - cg['none'][e]:.0f}" for e in events)
@@ -562,6 +585,7 @@ def main():
         competitors = {} if args.no_competitors else {
             name: error is None for name, error in competitor_errors.items()}
         res["events"] = events_part(py, bv, competitors, args, workdir)
+        res["policies"] = args.policies
         res["startup"] = startup_part(py, args)
         res["hook_bench"] = hook_part(all_pythons(py, args), args, workdir)
         if not args.no_macro:
