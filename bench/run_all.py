@@ -234,6 +234,27 @@ def hook_part(pythons, args, workdir):
     return {"results": json.loads(pathlib.Path(out).read_text()), "text": ran.stdout}
 
 
+def other_benchmarks(py, args):
+    """The other engineers' benchmarks, run as they are and quoted: {title: output}."""
+    out = {}
+    runs = []
+    if (HERE / "log_bench.py").exists():
+        runs.append(("bench/log_bench.py (the cost of a logged event, end to end)",
+                     [py, HERE / "log_bench.py"] + (["--events", "2000", "--repeat", "1"]
+                                                    if args.smoke else [])))
+    for build in (".build/cmake", "build"):
+        binary = ROOT / build / "bench" / "auditwall_policy_bench"
+        if binary.exists():
+            runs.append(("auditwall_policy_bench (Policy::evaluate, Google Benchmark)",
+                         [binary] + (["--benchmark_filter=^$"] if args.smoke else [])))
+            break
+    for title, argv in runs:
+        print(f"run_all: {title}", flush=True)
+        ran = sh(argv, capture_output=True, text=True, cwd=ROOT, timeout=1200)
+        out[title] = (ran.stdout + (ran.stderr if ran.returncode else "")).strip()
+    return out
+
+
 def macro_part(py, args):
     import run_macro
     print(f"run_all: macro workload {args.macro_tests}, {args.macro_rounds} rounds", flush=True)
@@ -497,6 +518,8 @@ def write_report(res, out_md, png_name):
         else:
             lines += ["The tests did not pass:", "", "```", macro["error"], "```"]
         lines.append("")
+    for title, output in (res.get("other") or {}).items():
+        lines += [f"## {title}", "", "```", output, "```", ""]
     if res.get("notes"):
         lines += ["## Why the missed targets are missed", ""] + res["notes"] + [""]
     pathlib.Path(out_md).write_text("\n".join(lines) + "\n")
@@ -562,7 +585,7 @@ def main():
         if args.events == ",".join(event_matrix.EVENTS):
             args.events = "marshal.loads,object.__getattr__,socket.connect"
     args.policies = args.policies.split(",")
-    command = "python3 bench/run_all.py" + (" --smoke" if args.smoke else "")
+    command = " ".join(["python3 bench/run_all.py", *sys.argv[1:]])
 
     if args.python:
         py = os.path.abspath(args.python)
@@ -588,6 +611,7 @@ def main():
         res["policies"] = args.policies
         res["startup"] = startup_part(py, args)
         res["hook_bench"] = hook_part(all_pythons(py, args), args, workdir)
+        res["other"] = other_benchmarks(py, args)
         if not args.no_macro:
             res["macro"] = macro_part(py, args)
     res["targets"] = check_targets(res)
