@@ -97,7 +97,10 @@ def _run(argv):
     if mode:
         env["AUDITWALL_MODE"] = mode
     if log:
-        env["AUDITWALL_LOG"] = log
+        if log.startswith("file:"):  # the program may change directory before it logs
+            sink, comma, options = log.partition(",")
+            log = "file:" + os.path.abspath(sink[5:]) + comma + options
+        env["AUDITWALL_LOG"] = log  # docs/log-schema.md says what SPEC can be
     preload = _preload_path()
     existing = [p for p in env.get("LD_PRELOAD", "").split() if p and p != preload]
     env["LD_PRELOAD"] = " ".join([preload] + existing)

@@ -128,7 +128,7 @@ int decide(const Policy& policy, const char* event, PyObject* args,
 
   const std::string call = describe_call(event, args);
   const std::string rule_id = decision.rule != nullptr ? decision.rule->id : "default";
-  recorder::record(policy, decision, event, call);
+  recorder::record(policy, decision, ev, call);
   if (!decision.blocks()) return 0;
 
   std::string reason = decision.rule != nullptr && !decision.rule->message.empty()
@@ -217,6 +217,7 @@ bool arm(std::shared_ptr<const Policy> policy, How how, std::string& error) {
       return false;
     }
   }
+  recorder::prepare(*keep->get());
   return true;
 }
 

@@ -5,6 +5,7 @@
 #include "activation.hpp"
 #include "auditwall/seccomp.hpp"
 #include "hook.hpp"
+#include "log_status.hpp"
 
 namespace py = pybind11;
 using namespace auditwall;
@@ -43,6 +44,7 @@ py::dict status() {
     out["hash"] = p->hash();
     out["mode"] = std::string(policy::to_string(p->mode()));
   }
+  recorder::add_status(out, p);
   return out;
 }
 

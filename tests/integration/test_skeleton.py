@@ -53,7 +53,7 @@ def test_run_blocks_os_system(auditwall_run, script, tmp_path):
     assert "blocked by rule no-os-system" in ran.lines[4], ran
     assert ran.lines[5] == "marker False", ran
     assert not marker.exists()
-    assert re.search(r"^auditwall: deny os\.system\(.*rule=no-os-system", ran.stderr, re.M), ran
+    assert re.search(r'^\{.*"event":"os\.system".*"decision":"deny","rule":"no-os-system"', ran.stderr, re.M), ran
 
 
 def test_policy_violation_is_a_permission_error(python):
@@ -96,7 +96,7 @@ def test_monitor_mode_records_but_does_not_block(auditwall_run, script, tmp_path
     ran = auditwall_run("--policy", DENY_SYSTEM, "--mode", "monitor", script, marker)
     assert ran.returncode == 0, ran
     assert ran.lines == ["status 0", "marker True"], ran
-    assert "auditwall: would-deny os.system(" in ran.stderr, ran
+    assert '"event":"os.system","family":"process","decision":"would-deny"' in ran.stderr, ran
 
 
 def test_broken_policy_refuses_to_start(auditwall_run, policy_file, tmp_path):

@@ -1,0 +1,222 @@
+// The event log's outputs: spdlog sinks for stderr, a rotating file and syslog.
+#include "log_sinks.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include <spdlog/details/null_mutex.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/rotating_file_sink.h>
+
+namespace auditwall::log {
+namespace {
+
+using spdlog::details::null_mutex;
+
+std::string errno_text(const std::string& what, int err) {
+  return what + ": " + std::strerror(err);
+}
+
+// A file descriptor, written in whole batches: records collect in memory and go out in one
+// write() per flush, so that lines from several processes sharing the output never mix.
+// Only the recorder's writer uses it, under its own lock.
+class FdSink final : public spdlog::sinks::base_sink<null_mutex> {
+ public:
+  explicit FdSink(int fd) : fd_(fd) {}
+  ~FdSink() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    buffer_.append(msg.payload.data(), msg.payload.size());
+    buffer_ += '\n';
+    if (buffer_.size() >= (1u << 16)) flush_();
+  }
+
+  void flush_() override {
+    std::size_t done = 0;
+    int err = 0;
+    if (fd_ < 0) err = EBADF;
+    while (err == 0 && done < buffer_.size()) {
+      const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        err = n < 0 ? errno : EIO;
+      }
+    }
+    buffer_.clear();
+    if (err != 0) throw spdlog::spdlog_ex(errno_text("cannot write the log to stderr", err));
+  }
+
+ private:
+  int fd_;
+  std::string buffer_;
+};
+
+// RFC 3164 datagrams on a unix socket: /dev/log, or the socket given as syslog:PATH. One
+// datagram per record; a send that cannot complete within half a second fails (and is
+// counted) rather than stalling the log.
+class SyslogSink final : public spdlog::sinks::base_sink<null_mutex> {
+ public:
+  explicit SyslogSink(std::string path) : path_(std::move(path)) {}
+  ~SyslogSink() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  bool connect_socket(std::string& error) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+      error = errno_text("cannot create a syslog socket", errno);
+      return false;
+    }
+    timeval timeout{0, 500000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path_.size() >= sizeof addr.sun_path) {
+      error = "syslog socket path too long: " + path_;
+      return false;
+    }
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      error = errno_text("cannot connect to syslog at " + path_, errno);
+      ::close(fd_);
+      fd_ = -1;
+      return false;
+    }
+    return true;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    // LOG_USER; deny and kill are warnings, would-deny a notice, everything else info.
+    const int severity = msg.level >= spdlog::level::warn ? 4 : msg.level == spdlog::level::info ? 5 : 6;
+    char head[64];
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&now, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm);
+    std::snprintf(head, sizeof head, "<%d>%s auditwall[%d]: ", 8 + severity, stamp,
+                  static_cast<int>(::getpid()));
+    std::string datagram = head;
+    datagram.append(msg.payload.data(), msg.payload.size());
+    std::string error;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (fd_ < 0 && !connect_socket(error)) break;
+      if (::send(fd_, datagram.data(), datagram.size(), MSG_NOSIGNAL) >= 0) return;
+      error = errno_text("cannot send to syslog at " + path_, errno);
+      // The daemon may have restarted: connect again once.
+      ::close(fd_);
+      fd_ = -1;
+    }
+    throw spdlog::spdlog_ex(error);
+  }
+
+  void flush_() override {}
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// Stdio buffers for log files: 1 MiB, so that a batch of records reaches the file in one
+// write (and, with O_APPEND, never interleaves with another process's lines).
+spdlog::file_event_handlers big_buffers() {
+  auto buffers = std::make_shared<std::vector<std::unique_ptr<char[]>>>();
+  spdlog::file_event_handlers handlers;
+  handlers.after_open = [buffers](const spdlog::filename_t&, std::FILE* file) {
+    buffers->push_back(std::make_unique<char[]>(1u << 20));
+    std::setvbuf(file, buffers->back().get(), _IOFBF, 1u << 20);
+  };
+  handlers.after_close = [buffers](const spdlog::filename_t&) {
+    if (!buffers->empty()) buffers->erase(buffers->begin());
+  };
+  return handlers;
+}
+
+std::shared_ptr<spdlog::sinks::sink> stderr_sink(bool& tty, std::string& error) {
+  // A private copy of fd 2: records keep reaching the original stderr if the program closes
+  // fd 2, and never land in a file that later reuses that number.
+  const int fd = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0) error = errno_text("stderr is not open", errno);
+  tty = fd >= 0 && ::isatty(fd) == 1;
+  return std::make_shared<FdSink>(fd);
+}
+
+}  // namespace
+
+bool open_output(const recorder::Config& config,
+                 std::function<void(const std::string&)> on_error, Output& out,
+                 std::string& error) {
+  using Sink = recorder::Config::Sink;
+  std::shared_ptr<spdlog::sinks::sink> sink;
+  bool ok = true;
+  out.tty = false;
+  try {
+    switch (config.sink) {
+      case Sink::none:
+        sink = std::make_shared<spdlog::sinks::null_sink_st>();
+        out.name = "none";
+        break;
+      case Sink::file:
+        out.name = "file:" + config.path;
+        if (config.max_bytes > 0) {
+          sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+              config.path, static_cast<std::size_t>(config.max_bytes), config.keep, false,
+              big_buffers());
+        } else {
+          sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(config.path, false,
+                                                                      big_buffers());
+        }
+        break;
+      case Sink::syslog: {
+        const std::string path = config.path.empty() ? "/dev/log" : config.path;
+        auto syslog = std::make_shared<SyslogSink>(path);
+        out.name = "syslog:" + path;
+        std::string why;
+        if (!syslog->connect_socket(why)) {
+          error = why;  // kept: the sink connects again at the next record
+          ok = false;
+        }
+        sink = syslog;
+        break;
+      }
+      case Sink::stderr_:
+        out.name = "stderr";
+        sink = stderr_sink(out.tty, error);
+        ok = error.empty();
+        break;
+    }
+  } catch (const std::exception& e) {
+    // An unusable file: say so, and log to stderr rather than nowhere.
+    error = std::string(e.what()) + "; logging to stderr instead";
+    out.name = "stderr";
+    std::string ignored;
+    sink = stderr_sink(out.tty, ignored);
+    ok = false;
+  }
+  out.logger = std::make_shared<spdlog::logger>("auditwall", std::move(sink));
+  out.logger->set_pattern("%v");
+  out.logger->set_level(spdlog::level::trace);
+  out.logger->flush_on(spdlog::level::off);
+  out.logger->set_error_handler(std::move(on_error));
+  return ok;
+}
+
+}  // namespace auditwall::log

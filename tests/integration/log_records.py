@@ -1,0 +1,29 @@
+"""Reading auditwall's event log in tests: parse JSON lines and check them against the schema."""
+
+import json
+
+import jsonschema
+
+from conftest import ROOT
+
+SCHEMA = json.loads((ROOT / "docs" / "log.schema.json").read_text())
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+def parse(text):
+    """Every line of `text` that is a JSON object, validated against docs/log.schema.json."""
+    records = []
+    for line in text.splitlines():
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        errors = sorted(VALIDATOR.iter_errors(record), key=lambda e: list(e.path))
+        assert not errors, f"{line}\n" + "\n".join(e.message for e in errors)
+        records.append(record)
+    return records
+
+
+def decisions(records, event=None):
+    """The decision records (not auditwall's own notes), optionally for one event."""
+    return [r for r in records if not r["event"].startswith("auditwall.")
+            and (event is None or r["event"] == event)]
