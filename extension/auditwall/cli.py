@@ -6,6 +6,7 @@ import sys
 USAGE = """\
 usage: auditwall run [--policy PATH|builtin:NAME] [--mode enforce|monitor] [--log SINK] [--] (SCRIPT | -m MODULE | -c CODE) [ARGS...]
        auditwall policy check FILE...
+       auditwall report [--examples N] LOG...
        auditwall --version
 """
 
@@ -124,4 +125,8 @@ def main(argv=None):
         return _run(argv[1:])
     if argv[0] == "policy" and len(argv) >= 2 and argv[1] == "check":
         return _check(argv[2:])
+    if argv[0] == "report":
+        from .report import main as report
+
+        return report(argv[1:])
     return _fail_usage(f"unknown command '{' '.join(argv[:2])}'")

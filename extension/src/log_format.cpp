@@ -281,7 +281,16 @@ const char* to_string(Word word) noexcept {
   return "?";
 }
 
-std::string_view family_name(std::string_view event) noexcept { return family_of_event(event); }
+std::string_view family_name(std::string_view event) noexcept {
+  // Records of one event come in runs: remember the last answer (writer thread only).
+  thread_local std::string last_event;
+  thread_local const char* last_family = nullptr;
+  if (last_family == nullptr || event != last_event) {
+    last_family = family_of_event(event);
+    last_event.assign(event.data(), event.size());
+  }
+  return last_family;
+}
 
 void encode(const Record& r, std::string& buf) {
   Record& src = const_cast<Record&>(r);  // slot() is shared with decode; nothing is written
@@ -382,9 +391,10 @@ bool Redactor::init(const std::vector<std::string>& extra_env,
 std::string_view Redactor::view(std::string_view value, bool was_cut, bool process,
                                 std::string& scratch) const {
   // Most values (paths, module names) hold nothing a rule could hide: no copy for them.
+  // Every built-in rule needs a ':' (URLs, NAME: VALUE) or an '=' (NAME=VALUE).
   if (!was_cut && value.size() <= max_chars && patterns.empty() &&
-      value.find("://") == std::string_view::npos && value.find('=') == std::string_view::npos &&
-      value.find(": ") == std::string_view::npos) {
+      std::memchr(value.data(), ':', value.size()) == nullptr &&
+      std::memchr(value.data(), '=', value.size()) == nullptr) {
     return value;
   }
   scratch = apply(value, was_cut, process);
@@ -504,8 +514,7 @@ struct FieldWriter {
   }
 };
 
-void append_args(const Record& r, const Redactor& redactor, std::string& out) {
-  const bool process = family_of_event(r.event) == std::string_view("process");
+void append_args(const Record& r, const Redactor& redactor, bool process, std::string& out) {
   FieldWriter w{out, redactor, process, r.cut_mask};
   out += '{';
   if (r.kind == Kind::dropped) {
@@ -570,8 +579,10 @@ void format_json(const Record& r, const Redactor& redactor, std::string& out) {
   // A rate-limit note names the event it counts in its args; its own event is auditwall's.
   const std::string_view event = r.kind == Kind::dropped ? "auditwall.rate-limit" : r.event;
   append_json_string(out, event);
-  out += ",\"family\":";
-  append_json_string(out, family_of_event(event));
+  out += ",\"family\":\"";
+  const std::string_view family = family_name(event);
+  out += family;
+  out += '"';
   out += ",\"decision\":\"";
   out += to_string(r.word);
   out += "\",\"rule\":";
@@ -583,7 +594,7 @@ void format_json(const Record& r, const Redactor& redactor, std::string& out) {
   out += ",\"mode\":\"";
   out += r.mode == policy::Mode::monitor ? "monitor" : "enforce";
   out += "\",\"args\":";
-  append_args(r, redactor, out);
+  append_args(r, redactor, family == "process", out);
   out += ",\"caller\":";
   if (r.caller_module.empty() && r.caller_file.empty()) {
     out += "null";
@@ -631,7 +642,7 @@ void format_text(const Record& r, const Redactor& redactor, bool color, std::str
   out += word;
   out += reset;
   out += ' ';
-  const bool process = family_of_event(r.event) == std::string_view("process");
+  const bool process = family_name(r.event) == "process";
   if (r.kind == Kind::dropped) {
     out += "dropped ";
     append_int(out, static_cast<std::int64_t>(r.count));

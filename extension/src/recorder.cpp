@@ -107,6 +107,9 @@ struct State {
   bool warned = false;
 };
 
+// Read without the lock by logs(): whether the configured sink is `none`.
+std::atomic<bool> g_sink_none{false};
+
 State& state() {
   static State* s = new State();
   return *s;
@@ -284,6 +287,7 @@ bool apply_config(State& s, const Config& config, std::string& error) {
     error = error.empty() ? why : error + "; " + why;
     on_sink_error(why);
   }
+  g_sink_none.store(config.sink == Config::Sink::none, std::memory_order_relaxed);
   s.text = config.format == Config::Format::text ||
            (config.format == Config::Format::automatic && s.output.tty);
   const char* no_color = std::getenv("NO_COLOR");
@@ -495,6 +499,11 @@ void write_summary(State& s) {
 }
 
 }  // namespace
+
+bool logs(const policy::Decision& decision) noexcept {
+  if (decision.action == policy::Action::allow && decision.rule != nullptr) return false;
+  return !g_sink_none.load(std::memory_order_relaxed);
+}
 
 const char* decision_word(const policy::Decision& decision) noexcept {
   return log::to_string(word_of(decision));

@@ -27,6 +27,10 @@ const char* decision_word(const policy::Decision& decision) noexcept;
 void record(const policy::Policy& policy, const policy::Decision& decision,
             const policy::Event& event, std::string_view call, const Caller& caller = {}) noexcept;
 
+/// True when record() writes a record for `decision` (anything but a plain allow rule, while
+/// the sink is not `none`): the hook then finds the caller for the record. Never blocks.
+bool logs(const policy::Decision& decision) noexcept;
+
 /// Configures the log for `policy` (AUDITWALL_LOG, else stderr) and opens its output, once.
 /// Called when the hook is armed, so that the output is the stderr the process started with
 /// and problems show at start-up; record() does it itself when it was not called.

@@ -23,14 +23,17 @@ rules:
     action: log
 """
 
-# Logs N distinct records (distinct callers are not needed: rate limiting is off in these
-# tests), tries os.system, and prints what happened and auditwall.status()["log"].
+# Logs N records, tries os.system, and prints what happened and auditwall.status()["log"]
+# (with a third argument, once the writer has met a sink error, waiting up to 10 s for it).
 SCRIPT = """\
-import json, os, sys
+import json, os, sys, time
 import auditwall
 marker, n = sys.argv[1], int(sys.argv[2])
 for i in range(n):
     sys.audit("app.event", i)
+deadline = time.monotonic() + (10 if len(sys.argv) > 3 else 0)
+while not auditwall.status()["log"]["sink_errors"] and time.monotonic() < deadline:
+    time.sleep(0.05)
 try:
     os.system("touch " + marker)
     outcome = "ran"
@@ -110,11 +113,10 @@ def test_syslog_without_a_listener_counts_failures(tmp_path, policy_file, auditw
 def test_full_disk_neither_crashes_nor_changes_a_decision(tmp_path, policy_file, auditwall_run,
                                                           script):
     assert os.path.exists("/dev/full")
-    ran = auditwall_run("--policy", policy_file(POLICY), "--log", "file:/dev/full", script,
-                        tmp_path / "marker", 50000)
+    ran = auditwall_run("--policy", policy_file(POLICY), "--log", "file:/dev/full,rate_limit=0",
+                        script, tmp_path / "marker", 20000, "wait")
     assert ran.returncode == 0, ran
     report = check_decision_unchanged(ran, tmp_path / "marker")
-    # 50000 records are more than one batch: the writer thread met the full disk already.
     assert report["log"]["sink_errors"] >= 1, report
     assert "No space left on device" in report["log"]["last_error"], report
     assert "auditwall: the event log (file:/dev/full) fails" in ran.stderr, ran
@@ -138,7 +140,7 @@ def test_closed_stderr_neither_crashes_nor_changes_a_decision(tmp_path, policy_f
     marker = tmp_path / "marker"
     preload = os.path.join(os.path.dirname(auditwall.__file__), "libauditwall-preload.so")
     # The program starts with fd 2 closed (its sys.stderr is then None), armed pre-init.
-    ran = run(["/bin/sh", "-c", 'exec "$@" 2>&-', "sh", sys.executable, script, marker, 3],
+    ran = run(["/bin/sh", "-c", 'exec "$@" 2>&-', "sh", sys.executable, script, marker, 3, "wait"],
               env={"AUDITWALL_POLICY": str(policy_file(POLICY)), "LD_PRELOAD": preload})
     assert ran.returncode == 0, ran
     report = check_decision_unchanged(ran, marker)
