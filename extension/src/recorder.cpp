@@ -91,6 +91,7 @@ struct State {
   bool stopping = false;
   bool flush_wanted = false;
   bool exiting = false;  // after the exit handler: write synchronously
+  bool forking = false;  // between the fork handlers: no writer may start
   std::uint64_t pending_dropped = 0;
   // Counters: one per rule of the armed policy, plus the default, at the end.
   const policy::Policy* counted_policy = nullptr;
@@ -340,6 +341,11 @@ void at_exit() {
 // starts with an empty buffer and unlocked mutexes, and Python sees one thread at fork.
 void before_fork() {
   State& s = state();
+  {
+    // Another thread's next record must not start a writer that the child would not have.
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.forking = true;
+  }
   stop_writer(s);
   flush_now(s, true);
   s.write_mutex.lock();
@@ -348,12 +354,14 @@ void before_fork() {
 
 void after_fork_parent() {
   State& s = state();
+  s.forking = false;
   s.mutex.unlock();
   s.write_mutex.unlock();
 }
 
 void after_fork_child() {
   State& s = state();
+  s.forking = false;
   s.mutex.unlock();
   s.write_mutex.unlock();
   t_tid = 0;
@@ -378,7 +386,7 @@ void install_handlers_once() {
 
 // The producer side of record(): mutex held.
 void ensure_writer(State& s) {
-  if (s.writer_running || s.exiting) return;
+  if (s.writer_running || s.exiting || s.forking) return;
   try {
     s.writer = std::thread(writer_loop);
     s.writer_running = true;

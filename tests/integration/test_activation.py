@@ -85,7 +85,7 @@ def test_autoload_monitor_mode_from_the_environment(python, probe, tmp_path):
     ran = python(probe, tmp_path / "m",
                  env={"AUDITWALL_POLICY": str(DENY_SYSTEM), "AUDITWALL_MODE": "monitor"})
     assert ran.lines == ["armed True auto-load", "ran True"], ran
-    assert "would-deny os.system(" in ran.stderr, ran
+    assert '"event":"os.system","family":"process","decision":"would-deny"' in ran.stderr, ran
 
 
 # --- pre-init --------------------------------------------------------------------------------
