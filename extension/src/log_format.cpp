@@ -293,7 +293,6 @@ std::string_view family_name(std::string_view event) noexcept {
 }
 
 void encode(const Record& r, std::string& buf) {
-  Record& src = const_cast<Record&>(r);  // slot() is shared with decode; nothing is written
   Head head{};
   head.kind = static_cast<std::uint8_t>(r.kind);
   head.word = static_cast<std::uint8_t>(r.word);
@@ -313,12 +312,15 @@ void encode(const Record& r, std::string& buf) {
   const std::size_t argc = r.fields.argv != nullptr ? std::min(r.fields.argc, kMaxArgv) : 0;
   head.argc = static_cast<std::uint32_t>(argc);
   // One resize, then plain copies: this runs on the thread that raised the event.
+  const std::string_view views[kStringCount] = {
+      r.event, r.call, r.caller_module, r.caller_file, r.fields.path, r.fields.open_mode,
+      r.fields.cwd, r.fields.path2, r.fields.executable, r.fields.command, r.fields.host,
+      r.fields.url, r.fields.global, r.fields.module, r.fields.env_key, r.extra};
   std::size_t size = sizeof head;
   for (unsigned i = 0; i < kStringCount; ++i) {
-    const std::string_view text = *slot(src, i);
-    if (text.data() != nullptr) {
+    if (views[i].data() != nullptr) {
       head.mask |= 1u << i;
-      size += stored_size(text);
+      size += stored_size(views[i]);
     }
   }
   for (std::size_t i = 0; i < argc; ++i) size += stored_size(r.fields.argv[i]);
@@ -329,7 +331,7 @@ void encode(const Record& r, std::string& buf) {
   std::memcpy(out, &head, sizeof head);
   out += sizeof head;
   for (unsigned i = 0; i < kStringCount; ++i) {
-    if (head.mask & (1u << i)) out = put_string(out, *slot(src, i));
+    if (head.mask & (1u << i)) out = put_string(out, views[i]);
   }
   for (std::size_t i = 0; i < argc; ++i) out = put_string(out, r.fields.argv[i]);
 }

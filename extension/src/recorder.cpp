@@ -141,6 +141,8 @@ void on_sink_error(const std::string& message) {
 
 // Writes the records in `batch` to the output and flushes it. Records go to the logger in
 // chunks of many lines (one spdlog message each), except to syslog: one datagram per record.
+// Each chunk is flushed on its own: it then reaches a file in one write(), which O_APPEND
+// keeps whole when other processes (forked children) append to the same file.
 void write_batch(State& s, const std::string& batch) {
   const bool per_record = s.config.sink == Config::Sink::syslog;
   std::string chunk;
@@ -148,6 +150,7 @@ void write_batch(State& s, const std::string& batch) {
   auto emit = [&] {
     if (chunk.empty()) return;
     s.output.logger->log(level, spdlog::string_view_t(chunk.data(), chunk.size()));
+    if (!per_record) s.output.logger->flush();
     chunk.clear();
     level = spdlog::level::debug;
   };
