@@ -156,10 +156,16 @@ void append_safe_repr(std::string& out, PyObject* obj, int depth) {
   }
   PyObject* shown = nullptr;
   if (PyBytes_CheckExact(obj)) {
-    PyObject* text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(obj), PyBytes_GET_SIZE(obj), "backslashreplace");
+    // Shown as text when it is UTF-8, else as bytes. Only the strict decoder: an error handler
+    // by name would initialise the codec registry, which breaks an interpreter that is still
+    // starting (the hook sees marshal.loads before the codecs exist).
+    PyObject* text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(obj), PyBytes_GET_SIZE(obj), "strict");
     if (text != nullptr) {
       shown = PyObject_Repr(text);
       Py_DECREF(text);
+    } else {
+      PyErr_Clear();
+      shown = PyObject_Repr(obj);
     }
   } else if (PyUnicode_CheckExact(obj) || PyLong_CheckExact(obj) || PyFloat_CheckExact(obj) ||
              PyBool_Check(obj) || obj == Py_None) {
@@ -306,6 +312,10 @@ __attribute__((noinline)) int slow_path(const char* event, PyObject* args) {
     return 0;
   }
   t_in_hook = true;
+  // An exception may be pending when CPython raises an event (during start-up and in error
+  // paths): keep it out of the hook's own calls, and give it back unless the hook denies.
+  PyObject *pending_type = nullptr, *pending_value = nullptr, *pending_tb = nullptr;
+  PyErr_Fetch(&pending_type, &pending_value, &pending_tb);
   int result = 0;
   try {
     result = decide(*policy, event, args, plan);
@@ -332,6 +342,13 @@ __attribute__((noinline)) int slow_path(const char* event, PyObject* args) {
     if (result != 0) {
       PyErr_Format(PyExc_PermissionError, "auditwall: internal error while checking %s; denied (fail closed)", event);
     }
+  }
+  if (result == 0) {
+    PyErr_Restore(pending_type, pending_value, pending_tb);
+  } else {
+    Py_XDECREF(pending_type);
+    Py_XDECREF(pending_value);
+    Py_XDECREF(pending_tb);
   }
   t_in_hook = false;
   return result;
