@@ -149,6 +149,30 @@ void append_utf8(std::string& out, PyObject* str) {
 // A repr that runs no program code: only exact built-in types are rendered by value, anything
 // else (which could define __repr__) by its type name. bytes are shown decoded, as the
 // person wrote them: os.system('id'), not os.system(b'id').
+// The bytes as text when they are valid UTF-8, checked here without CPython's decoder: a
+// failed decode builds a UnicodeDecodeError, and during start-up even that must not happen.
+PyObject* utf8_or_null(PyObject* bytes) {
+  const auto* p = reinterpret_cast<const unsigned char*>(PyBytes_AS_STRING(bytes));
+  const Py_ssize_t n = PyBytes_GET_SIZE(bytes);
+  for (Py_ssize_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      if (c < 0x20 && c != '\t' && c != '\n') return nullptr;  // binary: shown as bytes
+      ++i;
+      continue;
+    }
+    const int extra = (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xE ? 2 : (c >> 3) == 0x1E ? 3 : -1;
+    if (extra < 0 || i + extra >= n) return nullptr;
+    for (int k = 1; k <= extra; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return nullptr;
+    }
+    i += 1 + extra;
+  }
+  PyObject* text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(bytes), n, "strict");
+  if (text == nullptr) PyErr_Clear();
+  return text;
+}
+
 void append_safe_repr(std::string& out, PyObject* obj, int depth) {
   if (obj == nullptr) {
     out += "NULL";
@@ -159,7 +183,7 @@ void append_safe_repr(std::string& out, PyObject* obj, int depth) {
     // Shown as text when it is UTF-8, else as bytes. Only the strict decoder: an error handler
     // by name would initialise the codec registry, which breaks an interpreter that is still
     // starting (the hook sees marshal.loads before the codecs exist).
-    PyObject* text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(obj), PyBytes_GET_SIZE(obj), "strict");
+    PyObject* text = utf8_or_null(obj);
     if (text != nullptr) {
       shown = PyObject_Repr(text);
       Py_DECREF(text);
