@@ -181,15 +181,17 @@ def events_part(py, bv, competitors_ok, args, workdir):
     ext_dir = event_matrix.build_ext(py, os.path.join(workdir, "ext"))
     print(f"run_all: per-event wall times, {len(variants)} variants x {args.rounds} rounds",
           flush=True)
+    errors = {}
     wall = event_matrix.wall(variants, events, ext_dir, args.rounds, args.scale,
-                             args.repeats, workdir)
+                             args.repeats, workdir, errors)
+    variants = [v for v in variants if v.spec not in errors]
     cg = {}
     if args.callgrind and shutil.which("valgrind"):
         for v in variants[:2] if args.smoke else variants:
             print(f"run_all: callgrind {v.spec}", flush=True)
             cg[v.spec] = event_matrix.callgrind(v, events, ext_dir, args.scale, workdir)
     return {"events": events, "variants": [v.spec for v in variants], "wall": wall,
-            "callgrind": cg}
+            "callgrind": cg, "errors": errors}
 
 
 def startup_part(py, args):
@@ -283,7 +285,8 @@ def check_targets(res):
     rows = []
 
     # 1. no applicable rule: <= empty C hook + 10 ns and + 50 instructions
-    ns = {e: wall[no_rule][e] - wall["empty-c"][e] for e in cheap}
+    ns = ({e: wall[no_rule][e] - wall["empty-c"][e] for e in cheap}
+          if no_rule in wall and "empty-c" in wall else {})
     ir = ({e: cg[no_rule][e] - cg["empty-c"][e] for e in events}
           if no_rule in cg and "empty-c" in cg else {})
     worst_ir = max(ir.values()) if ir else None
@@ -440,6 +443,8 @@ def write_report(res, out_md, png_name):
         for pol in pols:
             lines.append(f"| {label('auditwall:' + pol).replace('auditwall, ', '')} | " + " | ".join(
                 f"{res['ratios'][f'{pol}|{e}']:.1f}x" for e in events) + " |")
+    for spec, error in ev.get("errors", {}).items():
+        lines += ["", f"**{label(spec)} could not run:**", "", "```", error, "```"]
     lines += ["", "## Competitors", "",
               "The audit-hook sandboxes on PyPI, installed by this command into the "
               "benchmark-only venv and run on the same interpreter, each armed in the child as "
