@@ -91,7 +91,7 @@ def test_venv(version, install):
 
 def all_pythons(py, args):
     """The suite's interpreter, then the other test venvs (every supported CPython here)."""
-    if args.smoke:
+    if args.smoke or args.python:
         return [py]
     others = sorted(str(p) for p in (ROOT / ".build" / "venv").glob("py3.*/bin/python")
                     if str(p) != py)
