@@ -189,20 +189,30 @@ def _env(ext_dir):
     return env
 
 
-def wall(variants, events, ext_dir, rounds, scale, repeats, workdir):
-    """{variant spec: {event: median ns per operation}}: children interleaved by round."""
+def wall(variants, events, ext_dir, rounds, scale, repeats, workdir, errors=None):
+    """{variant spec: {event: median ns per operation}}: children interleaved by round.
+
+    With `errors` (a dict), a variant whose child fails is dropped and its error kept there;
+    without, the failure raises."""
     samples = {v.spec: {e: [] for e in events} for v in variants}
     env = _env(ext_dir)
     for r in range(rounds):
         order = variants[r % len(variants):] + variants[:r % len(variants)]
         for v in order:
+            if errors is not None and v.spec in errors:
+                continue
             log = os.path.join(workdir, f"log-{abs(hash(v.spec))}.txt")
             with open(log + ".stderr", "ab") as err:
                 ran = subprocess.run(v.argv(events, scale, repeats, log), env=env,
                                      stdout=subprocess.PIPE, stderr=err, cwd=workdir,
                                      stdin=subprocess.DEVNULL, timeout=900)
             if ran.returncode != 0:
-                raise _failed(f"{v.spec} (exit {ran.returncode})", log + ".stderr")
+                failure = _failed(f"{v.spec} (exit {ran.returncode})", log + ".stderr")
+                if errors is None:
+                    raise failure
+                errors[v.spec] = str(failure)
+                del samples[v.spec]
+                continue
             for event, res in json.loads(ran.stdout).items():
                 samples[v.spec][event].append(statistics.median(res["ns"]))
     return {spec: {e: statistics.median(s) for e, s in per.items()}

@@ -335,8 +335,11 @@ void at_exit() {
     std::lock_guard<std::mutex> lock(s.mutex);
     s.exiting = true;
   }
-  if (s.config.summary) write_summary(s);
-  flush_now(s, true);
+  flush_now(s, true);  // the records and rate-limit notes first: the summary counts them
+  if (s.config.summary) {
+    write_summary(s);
+    flush_now(s, true);
+  }
 }
 
 // Before fork: everything buffered is written once, by the parent, and no thread holds a
