@@ -17,6 +17,7 @@ using policy::Decision;
 using policy::Event;
 
 constexpr const char* kBaselineRule = "seccomp-baseline";
+constexpr const char* kPolicyRule = "seccomp-policy";
 constexpr const char* kProcessRule = "seccomp-derived-process";
 constexpr const char* kNetworkRule = "seccomp-derived-network";
 constexpr const char* kUnauditedRule = "seccomp-unaudited";
@@ -201,6 +202,18 @@ Filter build(Stage stage, const policy::Policy* policy, policy::Mode mode) {
   for (const std::string& name : baseline()) {
     add(filter.rules, name, verdict(Verdict::deny), kBaselineRule);
   }
+  if (policy != nullptr) {
+    // The policy's own `seccomp.deny`, with its `action`. execve and execveat wait for the
+    // armed stage: the launcher must still exec the program.
+    const policy::SeccompConfig& own = policy->seccomp();
+    const Verdict v = own.action == policy::SeccompAction::kill  ? Verdict::kill
+                      : own.action == policy::SeccompAction::log ? Verdict::log
+                                                                 : Verdict::deny;
+    for (const std::string& name : own.deny) {
+      if (stage == Stage::pre_exec && (name == "execve" || name == "execveat")) continue;
+      add(filter.rules, name, verdict(v), kPolicyRule);
+    }
+  }
   if (stage == Stage::pre_exec) return filter;
 
   // Syscalls that reach what the hook guards without any audit event: os.mknod creates
@@ -213,7 +226,7 @@ Filter build(Stage stage, const policy::Policy* policy, policy::Mode mode) {
   }
   add(filter.rules, "pidfd_send_signal", verdict(Verdict::deny), kUnauditedRule);
 
-  if (policy == nullptr) return filter;
+  if (policy == nullptr || !policy->seccomp().derive) return filter;
   const Derived d = derive(*policy);
   if (d.no_exec) {
     for (const char* name : {"execve", "execveat"}) {
@@ -247,7 +260,42 @@ Filter build(Stage stage, const policy::Policy* policy, policy::Mode mode) {
 std::vector<std::string> contradictions(const policy::Policy& policy) {
   std::vector<std::string> out;
   const Derived d = derive(policy);
-  if (d.no_inet) {
+  const std::vector<std::string>& own = policy.seccomp().deny;
+  auto denies = [&own](const char* name) {
+    return std::find(own.begin(), own.end(), name) != own.end();
+  };
+  for (const char* name : {"execve", "execveat"}) {
+    if (denies(name) && !d.no_exec) {
+      out.push_back(std::string("seccomp.deny has ") + name +
+                    ", but the audit rules allow running some programs: the kernel stops "
+                    "every one of them");
+    }
+  }
+  for (const char* name : {"fork", "vfork"}) {
+    if (denies(name) && !d.no_fork) {
+      out.push_back(std::string("seccomp.deny has ") + name +
+                    ", but the audit rules allow some processes to start: the kernel stops "
+                    "the forks they need");
+    }
+  }
+  if (denies("clone")) {
+    out.push_back(
+        "seccomp.deny has clone, which also creates threads: no thread can start (with "
+        "derive: true auditwall denies only clone without CLONE_THREAD)");
+  }
+  if (denies("clone3")) {
+    out.push_back(
+        "seccomp.deny has clone3, which libc does not retry with clone when it fails with "
+        "EPERM: no thread can start (with derive: true auditwall answers clone3 with ENOSYS)");
+  }
+  for (const char* name : {"connect", "socket"}) {
+    if (denies(name) && !d.no_inet) {
+      out.push_back(std::string("seccomp.deny has ") + name +
+                    ", but the audit rules allow some connections: the kernel stops every "
+                    "one of them, Unix sockets included");
+    }
+  }
+  if (d.no_inet && policy.seccomp().derive) {
     Event bind;
     bind.name = "socket.bind";
     bind.host = "127.0.0.1";

@@ -38,6 +38,8 @@ rules:
     on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, pty.spawn,
          os.fork, os.forkpty]
     action: deny
+seccomp:
+  derive: true
 )YAML";
 
 constexpr const char* kNoConnections = R"YAML(
@@ -46,6 +48,8 @@ rules:
   - id: no-connections
     on: socket.connect
     action: deny
+seccomp:
+  derive: true
 )YAML";
 
 TEST(SeccompNames, EveryBaselineSyscallIsKnown) {
@@ -127,6 +131,8 @@ rules:
   - id: no-programs
     on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, pty.spawn]
     action: deny
+seccomp:
+  derive: true
 )YAML");
   Derived d = derive(*policy);
   EXPECT_TRUE(d.no_exec);
@@ -148,6 +154,8 @@ rules:
     on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, pty.spawn,
          os.fork, os.forkpty]
     action: deny
+seccomp:
+  derive: true
 )YAML");
   EXPECT_FALSE(derive(*policy).no_exec);
 }
@@ -160,6 +168,8 @@ rules:
     on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, pty.spawn,
          os.fork, os.forkpty]
     action: kill
+seccomp:
+  derive: true
 )YAML");
   Filter f = build(Stage::armed, kill.get(), Mode::enforce);
   ASSERT_NE(find(f, "execve"), nullptr);
@@ -172,6 +182,8 @@ rules:
          os.fork, os.forkpty]
     action: deny
     mode: monitor
+seccomp:
+  derive: true
 )YAML");
   f = build(Stage::armed, monitored.get(), Mode::enforce);
   ASSERT_NE(find(f, "execve"), nullptr);
@@ -196,6 +208,99 @@ TEST(SeccompDerive, DenyingEveryConnectionClosesInternetSockets) {
   auto notes = contradictions(*policy);
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_NE(notes[0].find("socket.bind"), std::string::npos) << notes[0];
+}
+
+TEST(SeccompDerive, NothingIsDerivedWithoutDeriveTrue) {
+  auto policy = load(R"YAML(
+version: 1
+rules:
+  - id: no-processes
+    on: process
+    action: deny
+)YAML");
+  EXPECT_TRUE(derive(*policy).no_exec) << "the analysis itself does not depend on the flag";
+  Filter f = build(Stage::armed, policy.get(), Mode::enforce);
+  EXPECT_EQ(find(f, "execve"), nullptr);
+  EXPECT_EQ(find(f, "clone3"), nullptr);
+}
+
+TEST(SeccompDerive, FamilyNamesCountLikeTheirEvents) {
+  auto policy = load(R"YAML(
+version: 1
+rules:
+  - id: allow-programs
+    on: process.exec
+    action: log
+  - id: no-processes
+    on: process
+    action: deny
+seccomp:
+  derive: true
+)YAML");
+  Derived d = derive(*policy);
+  EXPECT_FALSE(d.no_exec);
+  EXPECT_FALSE(d.no_fork);
+}
+
+TEST(SeccompPolicy, TheOwnDenyListGoesInBothStagesWithItsAction) {
+  auto policy = load(R"YAML(
+version: 1
+seccomp:
+  deny: [getppid, execve]
+  action: kill
+)YAML");
+  Filter pre = build(Stage::pre_exec, policy.get(), Mode::enforce);
+  ASSERT_NE(find(pre, "getppid"), nullptr);
+  EXPECT_EQ(find(pre, "getppid")->verdict, Verdict::kill);
+  EXPECT_EQ(find(pre, "getppid")->rule, "seccomp-policy");
+  EXPECT_EQ(find(pre, "execve"), nullptr) << "the launcher must still exec the program";
+  Filter armed = build(Stage::armed, policy.get(), Mode::enforce);
+  ASSERT_NE(find(armed, "execve"), nullptr);
+  EXPECT_EQ(find(armed, "execve")->verdict, Verdict::kill);
+  Filter monitored = build(Stage::armed, policy.get(), Mode::monitor);
+  EXPECT_EQ(find(monitored, "getppid")->verdict, Verdict::log);
+}
+
+TEST(SeccompPolicy, BadSyscallNamesAreRejectedAtLoad) {
+  auto loaded = auditwall::policy::load_string(R"YAML(
+version: 1
+seccomp:
+  deny: [ptrace, ptrcae]
+)YAML", "bad.yaml");
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.report().find("bad.yaml:4:18: error:"), std::string::npos)
+      << loaded.report();
+  EXPECT_NE(loaded.report().find("ptrcae"), std::string::npos) << loaded.report();
+}
+
+TEST(SeccompContradictions, KernelRulesThatStopWhatTheAuditRulesAllowAreFlagged) {
+  auto policy = load(R"YAML(
+version: 1
+rules:
+  - id: no-shells
+    on: os.system
+    action: deny
+seccomp:
+  deny: [execve, clone3, connect]
+)YAML");
+  auto notes = contradictions(*policy);
+  ASSERT_EQ(notes.size(), 3u);
+  EXPECT_NE(notes[0].find("seccomp.deny has execve, but the audit rules allow running some "
+                          "programs"),
+            std::string::npos)
+      << notes[0];
+  EXPECT_NE(notes[1].find("clone3"), std::string::npos) << notes[1];
+  EXPECT_NE(notes[2].find("seccomp.deny has connect"), std::string::npos) << notes[2];
+  auto agreeing = load(R"YAML(
+version: 1
+rules:
+  - id: no-processes
+    on: process
+    action: deny
+seccomp:
+  deny: [execve, execveat, fork]
+)YAML");
+  EXPECT_TRUE(contradictions(*agreeing).empty());
 }
 
 TEST(SeccompExport, PseudoFilterCodeNamesTheSyscalls) {

@@ -25,6 +25,8 @@ rules:
     on: [os.system, os.exec, os.posix_spawn, os.spawn, subprocess.Popen, pty.spawn,
          os.fork, os.forkpty]
     action: deny
+seccomp:
+  derive: true
 """
 
 NO_CONNECTIONS = """\
@@ -33,6 +35,8 @@ rules:
   - id: no-connections
     on: socket.connect
     action: deny
+seccomp:
+  derive: true
 """
 
 
@@ -54,7 +58,7 @@ def try_syscall(tmp_path_factory):
 def launch(launcher, tmp_path):
     """Runs PROGRAM under auditwall-launch with a policy (a path or policy text)."""
     def _launch(policy, *program, options=(), **kwargs):
-        if isinstance(policy, str):
+        if isinstance(policy, str) and not policy.startswith("builtin:"):
             path = tmp_path / "policy.yaml"
             path.write_text(policy)
             policy = path
@@ -405,3 +409,44 @@ def test_policy_check_flags_what_the_kernel_layer_would_stop(python, launch, pol
     assert "auditwall-launch: warning: seccomp: every connection is denied" in ran.stderr, ran
     ran = python("-m", "auditwall", "policy", "check", DENY_SYSTEM)
     assert ran.returncode == 0 and "warning" not in ran.stderr, ran
+
+
+# --- the policy's own seccomp section ------------------------------------------------------
+
+@pytest.mark.parametrize("action, expected", [("errno", errno.EPERM), ("kill", -signal.SIGSYS),
+                                              ("log", 0)])
+def test_the_policys_own_deny_list_and_action(launch, try_syscall, tmp_path, action, expected):
+    without = run([try_syscall, "getppid"], cwd=tmp_path)
+    assert without.returncode == 0, without
+    ran = launch(f"version: 1\nseccomp:\n  deny: [getppid]\n  action: {action}\n",
+                 try_syscall, "getppid")
+    assert ran.returncode == expected, ran
+
+
+def test_the_policys_own_deny_list_is_reported_by_name_in_python(launch):
+    ran = launch("version: 1\nseccomp:\n  deny: [getppid]\n", sys.executable, "-c",
+                 "import os; print(os.getppid())")
+    assert ran.returncode == 0, ran
+    assert ran.lines == ["-1"], ran
+    assert re.search(r"^auditwall: deny syscall getppid event=syscall rule=seccomp-policy ",
+                     ran.stderr, re.M), ran
+
+
+def test_bad_syscall_names_are_rejected_at_load(launch, python, policy_file, try_syscall):
+    text = "version: 1\nseccomp:\n  deny: [ptrace, ptrcae]\n"
+    ran = launch(text, try_syscall, "getpid")
+    assert ran.returncode == 78, ran
+    assert re.search(r"policy\.yaml:3:18: error: .*ptrcae", ran.stderr), ran
+    assert ran.stdout == "", ran
+    ran = python("-m", "auditwall", "policy", "check", policy_file(text))
+    assert ran.returncode == 1, ran
+    assert "ptrcae" in ran.stderr, ran
+
+
+def test_policy_check_flags_a_kernel_rule_against_allowed_programs(python, policy_file):
+    path = policy_file("version: 1\nseccomp:\n  deny: [execve]\n")
+    ran = python("-m", "auditwall", "policy", "check", path)
+    assert ran.returncode == 0, ran
+    assert (f"{path}: warning: seccomp: seccomp.deny has execve, but the audit rules allow "
+            "running some programs") in ran.stderr, ran
+

@@ -17,6 +17,7 @@
 
 static long try(const char *name) {
   if (strcmp(name, "getpid") == 0) return syscall(SYS_getpid);
+  if (strcmp(name, "getppid") == 0) return syscall(SYS_getppid);
   if (strcmp(name, "ptrace") == 0) return syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0);
   if (strcmp(name, "process_vm_readv") == 0) {
     char src[8] = "auditwl", dst[8];
