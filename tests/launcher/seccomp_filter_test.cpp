@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -383,6 +384,27 @@ TEST(SeccompInstall, ArmedFilterReportsTheSyscallByName) {
             std::string::npos)
       << err;
   EXPECT_NE(err.find(" policy=test\n"), std::string::npos) << err;
+}
+
+TEST(SeccompInstall, ProcessCreationWithSignalsBlockedIsAnsweredBySupervisor) {
+  std::string why;
+  if (!available(why)) GTEST_SKIP() << why;
+  auto policy = load(kNoProcesses);
+  std::string err;
+  int status = in_child(
+      [&policy] {
+        std::string error;
+        if (install(build(Stage::armed, policy.get(), Mode::enforce), error) != 0) return 100;
+        // system() blocks every signal around clone: a trap would kill this process.
+        int rc = std::system("true");
+        return WIFEXITED(rc) && WEXITSTATUS(rc) == 127 ? 0 : 101;
+      },
+      &err);
+  ASSERT_TRUE(WIFEXITED(status)) << err;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << err;
+  EXPECT_NE(err.find("auditwall: deny syscall clone event=syscall rule=seccomp-derived-process"),
+            std::string::npos)
+      << err;
 }
 
 TEST(SeccompInstall, KillRuleKillsAfterReporting) {
