@@ -7,6 +7,7 @@ USAGE = """\
 usage: auditwall run [--policy PATH|builtin:NAME] [--mode enforce|monitor] [--log SINK] [--] (SCRIPT | -m MODULE | -c CODE) [ARGS...]
        auditwall policy check FILE...
        auditwall policy explain FILE --event NAME [ARG...]
+       auditwall policy generate LOG... -o POLICY.yaml
        auditwall report [--examples N] LOG...
        auditwall --version
 """
@@ -143,6 +144,10 @@ def main(argv=None):
         return _check(argv[2:])
     if argv[0] == "policy" and len(argv) >= 2 and argv[1] == "explain":
         return _explain(argv[2:])
+    if argv[0] == "policy" and len(argv) >= 2 and argv[1] == "generate":
+        from .generate import main as generate
+
+        return generate(argv[2:])
     if argv[0] == "report":
         from .report import main as report
 

@@ -303,18 +303,40 @@ bool apply_config(State& s, const Config& config, std::string& error) {
 
 void install_handlers_once();
 
-// The log's configuration for `policy`: AUDITWALL_LOG (set by --log) when given, else
-// the defaults. Problems are reported on stderr; the log then goes to stderr.
+// The policy's `log` section, as a Config. Its redaction additions always apply; its sink
+// and options are the defaults that AUDITWALL_LOG overrides.
+Config config_of(const policy::LogConfig& log) {
+  Config config;
+  config.redact_env = log.redact_env;
+  config.redact_patterns = log.redact_patterns;
+  if (!log.present) return config;
+  switch (log.sink) {
+    case policy::LogSink::standard_error: config.sink = Config::Sink::stderr_; break;
+    case policy::LogSink::file: config.sink = Config::Sink::file; break;
+    case policy::LogSink::syslog: config.sink = Config::Sink::syslog; break;
+  }
+  config.path = log.path;
+  config.format = log.format == policy::LogFormat::text ? Config::Format::text : Config::Format::json;
+  config.max_bytes = log.max_bytes;
+  config.keep = log.keep;
+  config.max_arg_chars = log.max_arg_chars;
+  config.rate_limit = log.rate_limit;
+  config.summary = log.summary;
+  return config;
+}
+
+// The log's configuration for `policy`: its `log` section, with AUDITWALL_LOG (set by --log)
+// on top. Problems are reported on stderr; the log then goes to stderr.
 void configure_for(State& s, const policy::Policy& policy) {
-  (void)policy;
   install_handlers_once();
   s.pid = static_cast<std::int32_t>(::getpid());
-  Config config;
+  Config config = config_of(policy.log());
   std::string error;
   const char* spec = std::getenv("AUDITWALL_LOG");
   if (spec != nullptr && *spec != '\0' && !parse_spec(spec, config, error)) {
     error = "AUDITWALL_LOG: " + error + "; logging to stderr";
-    config = Config();
+    config = config_of(policy.log());
+    config.sink = Config::Sink::stderr_;
   }
   std::string open_error;
   apply_config(s, config, open_error);

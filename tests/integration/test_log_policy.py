@@ -1,0 +1,58 @@
+"""The policy's `log` section: sink, format, limits and redaction rules the policy adds."""
+
+from log_records import decisions, parse
+
+POLICY = """\
+version: 1
+log:
+  sink: file:{log}
+  format: json
+  max_arg_chars: 60
+  rate_limit: 5
+  summary: true
+  redact_env: ["*DSN*"]
+  redact_patterns: ["sk-[a-z0-9]{{8,}}"]
+rules:
+  - id: app-event
+    on: app.event
+    action: log
+"""
+
+SCRIPT = """\
+import sys
+for i in range(20):
+    sys.audit("app.event", "key sk-abcdef123456 in text", "SENTRY_DSN=https://x@y/1")
+print("done")
+"""
+
+
+def test_policy_log_section_sets_sink_limits_and_extra_redaction(tmp_path, policy_file,
+                                                                 auditwall_run):
+    log = tmp_path / "policy.jsonl"
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT)
+    ran = auditwall_run("--policy", policy_file(POLICY.format(log=log)), script)
+    assert ran.returncode == 0 and ran.lines == ["done"], ran
+    assert ran.stderr == "", ran
+    text = log.read_text()
+    assert "sk-abcdef123456" not in text and "https://x@y/1" not in text, text
+    records = parse(text)
+    first = decisions(records, "app.event")[0]["args"]["call"]
+    assert first.startswith("app.event('key <redacted> in text', 'SENTRY_DSN=<redacted>"), first
+    # rate_limit 5: 5 of the 20 identical records, then a note with the other 15.
+    assert len(decisions(records, "app.event")) == 5
+    assert [r["args"]["dropped"] for r in records if r["event"] == "auditwall.rate-limit"] == [15]
+    assert records[-1]["event"] == "auditwall.summary"
+
+
+def test_log_option_overrides_the_policy_sink_but_keeps_its_redaction(tmp_path, policy_file,
+                                                                     auditwall_run):
+    policy_log = tmp_path / "policy.jsonl"
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT)
+    ran = auditwall_run("--policy", policy_file(POLICY.format(log=policy_log)), "--log",
+                        "stderr,format=text,color=never", script)
+    assert ran.returncode == 0 and ran.lines == ["done"], ran
+    assert not policy_log.exists()
+    assert " LOG app.event('key <redacted> in text', 'SENTRY_DSN=<redacted>" in ran.stderr, ran
+    assert "sk-abcdef123456" not in ran.stderr
