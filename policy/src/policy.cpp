@@ -68,6 +68,10 @@ bool is_function_internal(std::string_view attribute) noexcept {
 bool selected(unsigned select, const Event& event) noexcept {
   if (select & kSelectAlways) return true;
   if (select & (kSelectRead | kSelectWrite)) {
+    // open(fd) wraps a descriptor the program already holds: no file is opened and the
+    // descriptor's access cannot grow, so file.read and file.write do not select it (a rule
+    // that names `open` itself does).
+    if (event.path.empty()) return false;
     const unsigned access = access_of(event);
     // An open event whose access cannot be told is both a read and a write: fail closed.
     if (access == 0) return true;
@@ -89,7 +93,10 @@ bool exempt_from_default(const Event& event) noexcept {
       n == "os.scandir") {
     return true;
   }
-  if (n == "open") return (access_of(event) & ~unsigned{kAccessRead}) == 0 && access_of(event) != 0;
+  if (n == "open") {
+    if (event.path.empty()) return true;  // open(fd): see selected()
+    return (access_of(event) & ~unsigned{kAccessRead}) == 0 && access_of(event) != 0;
+  }
   // Only source known to be dynamic: module code, and code whose origin the hook could not
   // tell, is left to the rules.
   if (n == "exec" || n == "compile") return event.code_origin != CodeOrigin::dynamic;
@@ -310,6 +317,9 @@ Explanation Policy::explain(const Event& event) const {
     } else if (!selected(select, event)) {
       step.detail = (select & kSelectTamper)
                         ? "'on' selects " + name + " only for function internals (__code__, ...)"
+                    : event.path.empty()
+                        ? "'on' selects " + name + " only for files, and open(fd) wraps a " +
+                              "descriptor the program already holds"
                         : "'on' selects " + name + " only for " +
                               ((select & kSelectRead) ? "reading" : "writing") +
                               ", and the access is not that";

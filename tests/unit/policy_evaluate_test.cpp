@@ -122,6 +122,15 @@ rules:
   pk.name = "pickle.find_class";
   pk.global = "os.system";
   EXPECT_EQ(p->explain(pk).summary, "no rule matches; default: deny");
+  Event fd;  // open(1, "w"): a descriptor, no path
+  fd.name = "open";
+  fd.open_mode = "w";
+  ex = p->explain(fd);
+  EXPECT_EQ(ex.steps[3].outcome, ExplainStep::Outcome::not_selected);
+  EXPECT_EQ(ex.steps[3].detail,
+            "'on' selects open only for files, and open(fd) wraps a descriptor the program "
+            "already holds");
+  EXPECT_EQ(ex.decision.action, Action::log);  // `on: file` selects open by name
   Event frame;
   frame.name = "sys._getframe";
   EXPECT_EQ(p->explain(frame).summary,
