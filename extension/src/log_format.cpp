@@ -63,23 +63,22 @@ std::size_t utf8_cut(std::string_view s, std::size_t max) {
 }
 
 // Stored form of a string: u32 full size, u32 stored size, the stored bytes.
-std::size_t stored_size(std::string_view s) { return 8 + utf8_cut(s, kStoreMax); }
-
-char* put_string(char* out, std::string_view s) {
+inline char* put_string(char* out, std::string_view s) {
   const auto full = static_cast<std::uint32_t>(std::min<std::size_t>(s.size(), UINT32_MAX));
-  const auto stored = static_cast<std::uint32_t>(utf8_cut(s, kStoreMax));
-  std::memcpy(out, &full, sizeof full);
-  std::memcpy(out + 4, &stored, sizeof stored);
+  const auto stored = static_cast<std::uint32_t>(
+      __builtin_expect(s.size() <= kStoreMax, 1) ? s.size() : utf8_cut(s, kStoreMax));
+  const std::uint64_t sizes = full | static_cast<std::uint64_t>(stored) << 32;
+  std::memcpy(out, &sizes, sizeof sizes);
   std::memcpy(out + 8, s.data(), stored);
   return out + 8 + stored;
 }
 
-std::string_view get_string(const std::string& buf, std::size_t& pos, std::uint32_t& full) {
+std::string_view get_string(const char* buf, std::size_t& pos, std::uint32_t& full) {
   std::uint32_t stored;
-  std::memcpy(&full, buf.data() + pos, sizeof full);
-  std::memcpy(&stored, buf.data() + pos + sizeof full, sizeof stored);
+  std::memcpy(&full, buf + pos, sizeof full);
+  std::memcpy(&stored, buf + pos + sizeof full, sizeof stored);
   pos += sizeof full + sizeof stored;
-  std::string_view s(buf.data() + pos, stored);
+  std::string_view s(buf + pos, stored);
   pos += stored;
   return s;
 }
@@ -127,6 +126,39 @@ const char* const kBuiltinEnvGlobs[] = {
     "*PRIVATE_KEY*", "*CREDENTIAL*", "*AUTH*", "*SESSION*", "*COOKIE*",
 };
 
+// Writes into a Bytes buffer through a plain pointer; need(n) makes room for n more bytes.
+class Out {
+ public:
+  explicit Out(Bytes& bytes) : bytes_(bytes), p_(bytes.reserve_more(0)), end_(bytes.limit()) {}
+  ~Out() { bytes_.commit(p_); }
+  Out(const Out&) = delete;
+  Out& operator=(const Out&) = delete;
+
+  // Room for `n` bytes at the returned pointer; written() then says where the writing ended.
+  char* need(std::size_t n) {
+    if (static_cast<std::size_t>(end_ - p_) < n) {
+      bytes_.commit(p_);
+      p_ = bytes_.reserve_more(n);
+      end_ = bytes_.limit();
+    }
+    return p_;
+  }
+  void written(char* end) { p_ = end; }
+  void put(char c) {
+    need(1);
+    *p_++ = c;
+  }
+  void raw(std::string_view s) {
+    std::memcpy(need(s.size()), s.data(), s.size());
+    p_ += s.size();
+  }
+
+ private:
+  Bytes& bytes_;
+  char* p_;
+  char* end_;
+};
+
 // Characters that JSON strings hold as they are.
 struct PlainTable {
   bool plain[256] = {};
@@ -135,93 +167,136 @@ struct PlainTable {
   }
 };
 const PlainTable kPlain;
-bool plain_ascii(unsigned char c) { return kPlain.plain[c]; }
 
-void append_json_string(std::string& out, std::string_view s) {
+// True when one of the 8 bytes in `x` is not plain: a control character, '"', '\\', DEL or
+// any byte of a multi-byte UTF-8 sequence. (May say true for a plain word; never false for
+// one that is not.)
+inline bool special8(std::uint64_t x) {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t high = 0x8080808080808080ULL;
+  const std::uint64_t control = (x - ones * 0x20) & ~x;
+  const std::uint64_t q = x ^ (ones * '"');
+  const std::uint64_t quote = (q - ones) & ~q;
+  const std::uint64_t b = x ^ (ones * '\\');
+  const std::uint64_t backslash = (b - ones) & ~b;
+  const std::uint64_t del_or_high = x | (x + ones);
+  return ((control | quote | backslash | del_or_high) & high) != 0;
+}
+
+void json_string(Out& out, std::string_view s) {
   static const char* const kHex = "0123456789abcdef";
-  out += '"';
-  std::size_t i = 0;
-  while (i < s.size()) {
-    // Copy runs of characters that need no escaping in one append.
-    std::size_t run = i;
-    while (run < s.size() && plain_ascii(static_cast<unsigned char>(s[run]))) ++run;
-    if (run > i) {
-      out.append(s.data() + i, run - i);
-      i = run;
-      if (i == s.size()) break;
+  // At most 6 output bytes per input byte (\u00XX, \ufffd), and the quotes.
+  char* p = out.need(s.size() * 6 + 2);
+  *p++ = '"';
+  const char* i = s.data();
+  const char* const end = i + s.size();
+  while (i < end) {
+    // Eight plain characters at a time, the common case.
+    if (end - i >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, i, 8);
+      if (!special8(word)) {
+        std::memcpy(p, i, 8);
+        p += 8;
+        i += 8;
+        continue;
+      }
     }
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
+    const auto c = static_cast<unsigned char>(*i);
+    if (kPlain.plain[c]) {
+      *p++ = static_cast<char>(c);
+    } else if (c == '"' || c == '\\') {
+      *p++ = '\\';
+      *p++ = static_cast<char>(c);
     } else if (c < 0x20 || c == 0x7f) {
+      *p++ = '\\';
       switch (c) {
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
         default:
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
+          std::memcpy(p, "u00", 3);
+          p[3] = kHex[c >> 4];
+          p[4] = kHex[c & 15];
+          p += 5;
       }
     } else {
       // Copy a well-formed UTF-8 sequence; anything else becomes U+FFFD, so that every
       // record is valid JSON whatever bytes the program used.
-      std::size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c < 0xF0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
-      bool ok = len > 0 && i + len <= s.size();
+      const std::size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c < 0xF0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+      bool ok = len > 0 && len <= static_cast<std::size_t>(end - i);
       for (std::size_t k = 1; ok && k < len; ++k) {
-        ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+        ok = (static_cast<unsigned char>(i[k]) & 0xC0) == 0x80;
       }
       if (ok) {
-        out.append(s.data() + i, len);
+        std::memcpy(p, i, len);
+        p += len;
         i += len - 1;
       } else {
-        out += "\\ufffd";
+        std::memcpy(p, "\\ufffd", 6);
+        p += 6;
       }
     }
     ++i;
   }
-  out += '"';
+  *p++ = '"';
+  out.written(p);
 }
 
-void append_int(std::string& out, std::int64_t v) {
+// "00" "01" ... "99": two digits per division.
+struct DigitPairs {
+  char pairs[200];
+  DigitPairs() {
+    for (int i = 0; i < 100; ++i) {
+      pairs[2 * i] = static_cast<char>('0' + i / 10);
+      pairs[2 * i + 1] = static_cast<char>('0' + i % 10);
+    }
+  }
+};
+const DigitPairs kDigits;
+
+void write_int(Out& out, std::int64_t v) {
   char buf[24];
-  char* end = buf + sizeof buf;
-  char* p = end;
+  char* const end = buf + sizeof buf;
+  char* q = end;
   const bool negative = v < 0;
   std::uint64_t u = negative ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
-  do {
-    *--p = static_cast<char>('0' + u % 10);
-    u /= 10;
-  } while (u != 0);
-  if (negative) *--p = '-';
-  out.append(p, static_cast<std::size_t>(end - p));
+  while (u >= 100) {
+    q -= 2;
+    std::memcpy(q, kDigits.pairs + (u % 100) * 2, 2);
+    u /= 100;
+  }
+  if (u >= 10) {
+    q -= 2;
+    std::memcpy(q, kDigits.pairs + u * 2, 2);
+  } else {
+    *--q = static_cast<char>('0' + u);
+  }
+  if (negative) *--q = '-';
+  out.raw(std::string_view(q, static_cast<std::size_t>(end - q)));
 }
 
-// "2026-11-29T03:01:06.123456Z"; the date part is cached per second (writer thread only).
-void append_timestamp(std::string& out, std::int64_t ts_ns, bool micro) {
-  thread_local std::int64_t cached_second = -1;
-  thread_local char cached[24];
-  const std::int64_t second = ts_ns / 1000000000;
-  if (second != cached_second) {
-    std::time_t t = static_cast<std::time_t>(second);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
-    cached_second = second;
-  }
-  out += cached;
-  // The fraction: 6 digits (microseconds) or 3 (milliseconds), then Z.
-  auto sub = static_cast<std::uint32_t>(ts_ns % 1000000000) / (micro ? 1000u : 1000000u);
-  char frac[9];
-  const int digits = micro ? 6 : 3;
-  frac[0] = '.';
-  for (int k = digits; k >= 1; --k) {
-    frac[k] = static_cast<char>('0' + sub % 10);
+// Writes the fraction of a second, `digits` digits of it, then 'Z'.
+void write_fraction(Out& out, std::int64_t ts_ns, int digits) {
+  auto sub = static_cast<std::uint32_t>(ts_ns % 1000000000);
+  for (int k = digits; k < 9; ++k) sub /= 10;
+  char* p = out.need(static_cast<std::size_t>(digits) + 1);
+  for (int k = digits - 1; k >= 0; --k) {
+    p[k] = static_cast<char>('0' + sub % 10);
     sub /= 10;
   }
-  frac[digits + 1] = 'Z';
-  out.append(frac, static_cast<std::size_t>(digits + 2));
+  p[digits] = 'Z';
+  out.written(p + digits + 1);
+}
+
+// "2026-11-29T03:01:06." for the second of `ts_ns`.
+std::string second_prefix(std::int64_t ts_ns) {
+  std::time_t t = static_cast<std::time_t>(ts_ns / 1000000000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S.", &tm);
+  return std::string(text, n);
 }
 
 const char* family_of_event(std::string_view e) noexcept {
@@ -281,67 +356,70 @@ const char* to_string(Word word) noexcept {
   return "?";
 }
 
-std::string_view family_name(std::string_view event) noexcept {
-  // Records of one event come in runs: remember the last answer (writer thread only).
-  thread_local std::string last_event;
-  thread_local const char* last_family = nullptr;
-  if (last_family == nullptr || event != last_event) {
-    last_family = family_of_event(event);
-    last_event.assign(event.data(), event.size());
-  }
-  return last_family;
+std::string_view family_name(std::string_view event) noexcept { return family_of_event(event); }
+
+void Bytes::grow(std::size_t n) {
+  const std::size_t wanted = std::max({size_ + n, capacity_ * 2, std::size_t{4096}});
+  // new char[] leaves the bytes uninitialised: nothing is written twice.
+  std::unique_ptr<char[]> bigger(new char[wanted]);
+  if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
+  data_ = std::move(bigger);
+  capacity_ = wanted;
 }
 
-void encode(const Record& r, std::string& buf) {
+void encode(const Record& r, Bytes& buf) {
+  // This runs on the thread that raised the event: one pass to size the record, one to copy.
+  const policy::Event& f = r.fields;
+  const std::string_view views[kStringCount] = {
+      r.event, r.call, r.caller_module, r.caller_file, f.path, f.open_mode, f.cwd, f.path2,
+      f.executable, f.command, f.host, f.url, f.global, f.module, f.env_key, r.extra};
+  const std::size_t argc = f.argv != nullptr ? std::min(f.argc, kMaxArgv) : 0;
+  std::uint32_t mask = 0;
+  std::size_t bound = sizeof(Head) + 8 * kStringCount;
+#pragma GCC unroll 16
+  for (unsigned i = 0; i < kStringCount; ++i) {
+    mask |= static_cast<std::uint32_t>(views[i].data() != nullptr) << i;
+    bound += std::min(views[i].size(), kStoreMax);  // an absent string has size 0
+  }
+  for (std::size_t i = 0; i < argc; ++i) bound += 8 + std::min(f.argv[i].size(), kStoreMax);
+  char* const start = buf.reserve_more(bound);
+  char* out = start + sizeof(Head);
+  for (std::uint32_t rest = mask; rest != 0; rest &= rest - 1) {
+    out = put_string(out, views[__builtin_ctz(rest)]);
+  }
+  for (std::size_t i = 0; i < argc; ++i) out = put_string(out, f.argv[i]);
   Head head{};
+  head.size = static_cast<std::uint32_t>(out - start);
+  head.mask = mask;
+  head.argc = static_cast<std::uint32_t>(argc);
   head.kind = static_cast<std::uint8_t>(r.kind);
   head.word = static_cast<std::uint8_t>(r.word);
   head.mode = static_cast<std::uint8_t>(r.mode);
-  head.code_origin = static_cast<std::uint8_t>(r.fields.code_origin);
+  head.code_origin = static_cast<std::uint8_t>(f.code_origin);
   head.pid = r.pid;
   head.tid = r.tid;
   head.caller_line = r.caller_line;
-  head.address_family = r.fields.address_family;
+  head.address_family = f.address_family;
   head.seq = r.seq;
   head.ts_ns = r.ts_ns;
-  head.port = r.fields.port;
-  head.open_flags = r.fields.open_flags;
+  head.port = f.port;
+  head.open_flags = f.open_flags;
   head.count = r.count;
   head.policy = r.policy;
   head.rule = r.rule;
-  const std::size_t argc = r.fields.argv != nullptr ? std::min(r.fields.argc, kMaxArgv) : 0;
-  head.argc = static_cast<std::uint32_t>(argc);
-  // One resize, then plain copies: this runs on the thread that raised the event.
-  const std::string_view views[kStringCount] = {
-      r.event, r.call, r.caller_module, r.caller_file, r.fields.path, r.fields.open_mode,
-      r.fields.cwd, r.fields.path2, r.fields.executable, r.fields.command, r.fields.host,
-      r.fields.url, r.fields.global, r.fields.module, r.fields.env_key, r.extra};
-  std::size_t size = sizeof head;
-  for (unsigned i = 0; i < kStringCount; ++i) {
-    if (views[i].data() != nullptr) {
-      head.mask |= 1u << i;
-      size += stored_size(views[i]);
-    }
-  }
-  for (std::size_t i = 0; i < argc; ++i) size += stored_size(r.fields.argv[i]);
-  head.size = static_cast<std::uint32_t>(size);
-  const std::size_t start = buf.size();
-  buf.resize(start + size);
-  char* out = &buf[start];
-  std::memcpy(out, &head, sizeof head);
-  out += sizeof head;
-  for (unsigned i = 0; i < kStringCount; ++i) {
-    if (head.mask & (1u << i)) out = put_string(out, views[i]);
-  }
-  for (std::size_t i = 0; i < argc; ++i) out = put_string(out, r.fields.argv[i]);
+  std::memcpy(start, &head, sizeof head);
+  buf.commit(out);
 }
 
-Record decode(const std::string& buf, std::size_t& pos) {
+void decode(const Bytes& buffer, std::size_t& pos, Record& r) {
+  const char* buf = buffer.data();
   Head head;
-  std::memcpy(&head, buf.data() + pos, sizeof head);
+  std::memcpy(&head, buf + pos, sizeof head);
   const std::size_t end = pos + head.size;
   pos += sizeof head;
-  Record r;
+  std::vector<std::string_view> argv = std::move(r.argv);
+  argv.clear();
+  r = Record();
   r.kind = static_cast<Kind>(head.kind);
   r.word = static_cast<Word>(head.word);
   r.mode = static_cast<policy::Mode>(head.mode);
@@ -358,19 +436,18 @@ Record decode(const std::string& buf, std::size_t& pos) {
   r.policy = head.policy;
   r.rule = head.rule;
   std::uint32_t full = 0;
-  for (unsigned i = 0; i < kStringCount; ++i) {
-    if (head.mask & (1u << i)) {
-      *slot(r, i) = get_string(buf, pos, full);
-      if (full > slot(r, i)->size()) r.cut_mask |= 1u << i;
-    }
+  for (std::uint32_t rest = head.mask; rest != 0; rest &= rest - 1) {
+    const auto i = static_cast<unsigned>(__builtin_ctz(rest));
+    std::string_view* value = slot(r, i);
+    *value = get_string(buf, pos, full);
+    if (full > value->size()) r.cut_mask |= 1u << i;
   }
-  r.argv.reserve(head.argc);
   for (std::uint32_t i = 0; i < head.argc; ++i) {
-    r.argv.push_back(get_string(buf, pos, full));
-    if (full > r.argv.back().size()) r.cut_mask |= 1u << kStringCount;
+    argv.push_back(get_string(buf, pos, full));
+    if (full > argv.back().size()) r.cut_mask |= 1u << kStringCount;
   }
+  r.argv = std::move(argv);
   pos = end;
-  return r;
 }
 
 bool Redactor::init(const std::vector<std::string>& extra_env,
@@ -491,135 +568,204 @@ std::string Redactor::apply(std::string_view value, bool was_cut, bool process) 
 namespace {
 
 struct FieldWriter {
-  std::string& out;
+  Out& out;
   const Redactor& redactor;
   bool process;
   std::uint32_t cut_mask;
   bool first = true;
   std::string scratch = {};
 
-  void key(const char* k) {
-    if (!first) out += ',';
+  // `k` is the key, quoted, with its colon: "\"path\":".
+  void key(std::string_view k) {
+    if (!first) out.put(',');
     first = false;
-    append_json_string(out, k);
-    out += ':';
+    out.raw(k);
   }
-  void text(const char* k, std::string_view v, unsigned index) {
+  void text(std::string_view k, std::string_view v, unsigned index) {
     if (v.data() == nullptr) return;
     key(k);
-    append_json_string(out, redactor.view(v, (cut_mask >> index) & 1u, process, scratch));
+    json_string(out, redactor.view(v, (cut_mask >> index) & 1u, process, scratch));
   }
-  void number(const char* k, std::int64_t v) {
+  void number(std::string_view k, std::int64_t v) {
     if (v < 0) return;
     key(k);
-    append_int(out, v);
+    write_int(out, v);
   }
 };
 
-void append_args(const Record& r, const Redactor& redactor, bool process, std::string& out) {
+void write_args(const Record& r, const Redactor& redactor, bool process, Out& out) {
   FieldWriter w{out, redactor, process, r.cut_mask};
-  out += '{';
+  out.put('{');
   if (r.kind == Kind::dropped) {
-    w.key("event");
-    append_json_string(out, r.event);
-    w.key("dropped");
-    append_int(out, static_cast<std::int64_t>(r.count));
+    w.key("\"event\":");
+    json_string(out, r.event);
+    w.key("\"dropped\":");
+    write_int(out, static_cast<std::int64_t>(r.count));
   } else if (r.kind == Kind::summary) {
-    out.append(r.extra.substr(1, r.extra.size() - 2));  // preformatted {"rules":...}
+    out.raw(r.extra.substr(1, r.extra.size() - 2));  // preformatted {"rules":...}
   } else {
     const auto& f = r.fields;
-    w.text("call", r.call, kCall);
-    w.text("path", f.path, kPath);
-    w.text("open_mode", f.open_mode, kOpenMode);
-    w.number("flags", f.open_flags);
-    w.text("cwd", f.cwd, kCwd);
-    w.text("path2", f.path2, kPath2);
-    w.text("executable", f.executable, kExecutable);
+    w.text("\"call\":", r.call, kCall);
+    w.text("\"path\":", f.path, kPath);
+    w.text("\"open_mode\":", f.open_mode, kOpenMode);
+    w.number("\"flags\":", f.open_flags);
+    w.text("\"cwd\":", f.cwd, kCwd);
+    w.text("\"path2\":", f.path2, kPath2);
+    w.text("\"executable\":", f.executable, kExecutable);
     if (!r.argv.empty()) {
-      w.key("argv");
-      out += '[';
+      w.key("\"argv\":");
+      out.put('[');
       for (std::size_t i = 0; i < r.argv.size(); ++i) {
-        if (i > 0) out += ',';
-        append_json_string(out, redactor.view(r.argv[i], (r.cut_mask >> kStringCount) & 1u,
-                                              process, w.scratch));
+        if (i > 0) out.put(',');
+        json_string(out, redactor.view(r.argv[i], (r.cut_mask >> kStringCount) & 1u, process,
+                                       w.scratch));
       }
-      out += ']';
+      out.put(']');
     }
-    w.text("command", f.command, kCommand);
-    w.text("host", f.host, kHost);
-    w.number("port", f.port);
+    w.text("\"command\":", f.command, kCommand);
+    w.text("\"host\":", f.host, kHost);
+    w.number("\"port\":", f.port);
     if (const char* af = address_family_name(f.address_family)) {
-      w.key("address_family");
-      append_json_string(out, af);
+      w.key("\"address_family\":");
+      json_string(out, af);
     }
-    w.text("url", f.url, kUrl);
-    w.text("global", f.global, kGlobal);
-    w.text("module", f.module, kModule);
+    w.text("\"url\":", f.url, kUrl);
+    w.text("\"global\":", f.global, kGlobal);
+    w.text("\"module\":", f.module, kModule);
     if (const char* o = origin_name(f.code_origin)) {
-      w.key("code_origin");
-      append_json_string(out, o);
+      w.key("\"code_origin\":");
+      json_string(out, o);
     }
-    w.text("env_key", f.env_key, kEnvKey);
+    w.text("\"env_key\":", f.env_key, kEnvKey);
   }
-  out += '}';
+  out.put('}');
 }
+
+// The words of a record that depend only on its event, rule, decision and mode:
+// ,"event":...,"family":...,"decision":...,"rule":...,"mode":...,"args":
+struct Fragment {
+  bool used = false;
+  Kind kind = Kind::decision;
+  Word word = Word::allow;
+  policy::Mode mode = policy::Mode::enforce;
+  bool has_rule = false;
+  bool process = false;
+  std::string event;
+  std::string rule;
+  Bytes text;
+};
 
 }  // namespace
 
-void format_json(const Record& r, const Redactor& redactor, std::string& out) {
-  out += "{\"schema\":";
-  append_int(out, kSchemaVersion);
-  out += ",\"ts\":\"";
-  append_timestamp(out, r.ts_ns, true);
-  out += "\",\"seq\":";
-  append_int(out, static_cast<std::int64_t>(r.seq));
-  out += ",\"pid\":";
-  append_int(out, r.pid);
-  out += ",\"tid\":";
-  append_int(out, r.tid);
-  out += ",\"event\":";
+struct JsonFormatter::Cache {
+  static constexpr std::size_t kSlots = 64;  // a power of two
+  Fragment fragments[kSlots];
+  std::int64_t second = -1;
+  std::string prefix;  // {"schema":1,"ts":"2026-11-29T03:01:06.
+  std::int32_t pid = -1, tid = -1;
+  Bytes ids;  // Z","seq":  is written before, then ,"pid":P,"tid":T after the seq
+  const policy::Policy* policy = nullptr;
+  std::string policy_hash;
+  Bytes tail;  // ,"policy":"HASH"}
+};
+
+JsonFormatter::JsonFormatter() : cache_(std::make_unique<Cache>()) {}
+JsonFormatter::~JsonFormatter() = default;
+
+void JsonFormatter::format(const Record& r, const Redactor& redactor, Bytes& bytes) {
+  Cache& c = *cache_;
+  Out out(bytes);
+  const std::int64_t second = r.ts_ns / 1000000000;
+  if (second != c.second) {
+    c.second = second;
+    c.prefix = "{\"schema\":" + std::to_string(kSchemaVersion) + ",\"ts\":\"" + second_prefix(r.ts_ns);
+  }
+  out.raw(c.prefix);
+  write_fraction(out, r.ts_ns, 6);
+  out.raw("\",\"seq\":");
+  write_int(out, static_cast<std::int64_t>(r.seq));
+  if (r.pid != c.pid || r.tid != c.tid) {
+    c.pid = r.pid;
+    c.tid = r.tid;
+    c.ids.clear();
+    Out ids(c.ids);
+    ids.raw(",\"pid\":");
+    write_int(ids, r.pid);
+    ids.raw(",\"tid\":");
+    write_int(ids, r.tid);
+  }
+  out.raw(c.ids.view());
+
   // A rate-limit note names the event it counts in its args; its own event is auditwall's.
   const std::string_view event = r.kind == Kind::dropped ? "auditwall.rate-limit" : r.event;
-  append_json_string(out, event);
-  out += ",\"family\":\"";
-  const std::string_view family = family_name(event);
-  out += family;
-  out += '"';
-  out += ",\"decision\":\"";
-  out += to_string(r.word);
-  out += "\",\"rule\":";
-  if (r.rule != nullptr) {
-    append_json_string(out, r.rule->id);
-  } else {
-    out += "null";
+  const std::string_view rule = r.rule != nullptr ? std::string_view(r.rule->id) : std::string_view();
+  std::size_t h = event.size() * 31 + static_cast<std::size_t>(r.word) * 7 +
+                  static_cast<std::size_t>(r.mode) * 3 + rule.size() * 131;
+  if (!event.empty()) h += static_cast<unsigned char>(event.back()) * 17u;
+  if (!rule.empty()) h += static_cast<unsigned char>(rule.back()) * 257u;
+  Fragment& f = c.fragments[h & (Cache::kSlots - 1)];
+  if (!f.used || f.kind != r.kind || f.word != r.word || f.mode != r.mode ||
+      f.has_rule != (r.rule != nullptr) || f.event != event || f.rule != rule) {
+    f.used = true;
+    f.kind = r.kind;
+    f.word = r.word;
+    f.mode = r.mode;
+    f.has_rule = r.rule != nullptr;
+    f.event.assign(event.data(), event.size());
+    f.rule.assign(rule.data(), rule.size());
+    const std::string_view family = family_of_event(event);
+    f.process = family == "process";
+    f.text.clear();
+    Out t(f.text);
+    t.raw(",\"event\":");
+    json_string(t, event);
+    t.raw(",\"family\":\"");
+    t.raw(family);
+    t.raw("\",\"decision\":\"");
+    t.raw(to_string(r.word));
+    t.raw("\",\"rule\":");
+    if (f.has_rule) {
+      json_string(t, rule);
+    } else {
+      t.raw("null");
+    }
+    t.raw(",\"mode\":\"");
+    t.raw(r.mode == policy::Mode::monitor ? "monitor" : "enforce");
+    t.raw("\",\"args\":");
   }
-  out += ",\"mode\":\"";
-  out += r.mode == policy::Mode::monitor ? "monitor" : "enforce";
-  out += "\",\"args\":";
-  append_args(r, redactor, family == "process", out);
-  out += ",\"caller\":";
+  out.raw(f.text.view());
+  write_args(r, redactor, f.process, out);
+  out.raw(",\"caller\":");
   if (r.caller_module.empty() && r.caller_file.empty()) {
-    out += "null";
+    out.raw("null");
   } else {
-    out += "{\"module\":";
-    append_json_string(out, r.caller_module);
-    out += ",\"file\":";
+    out.raw("{\"module\":");
+    json_string(out, r.caller_module);
+    out.raw(",\"file\":");
     std::string scratch;
-    append_json_string(out, redactor.view(r.caller_file, false, false, scratch));
-    out += ",\"line\":";
-    append_int(out, r.caller_line);
-    out += '}';
+    json_string(out, redactor.view(r.caller_file, false, false, scratch));
+    out.raw(",\"line\":");
+    write_int(out, r.caller_line);
+    out.put('}');
   }
-  out += ",\"policy\":";
-  if (r.policy != nullptr) {
-    append_json_string(out, r.policy->hash());
-  } else {
-    out += "null";
+  if (r.policy != c.policy || (r.policy != nullptr && r.policy->hash() != c.policy_hash)) {
+    c.policy = r.policy;
+    c.policy_hash = r.policy != nullptr ? r.policy->hash() : std::string();
+    c.tail.clear();
+    Out t(c.tail);
+    t.raw(",\"policy\":");
+    if (r.policy != nullptr) {
+      json_string(t, c.policy_hash);
+    } else {
+      t.raw("null");
+    }
+    t.put('}');
   }
-  out += '}';
+  out.raw(c.tail.view());
 }
 
-void format_text(const Record& r, const Redactor& redactor, bool color, std::string& out) {
+void format_text(const Record& r, const Redactor& redactor, bool color, Bytes& bytes) {
+  Out out(bytes);
   const char* paint = "";
   switch (r.word) {
     case Word::deny:
@@ -631,48 +777,49 @@ void format_text(const Record& r, const Redactor& redactor, bool color, std::str
   if (r.kind != Kind::decision) paint = "\033[35m";
   const char* dim = color ? "\033[2m" : "";
   const char* reset = color ? "\033[0m" : "";
-  out += dim;
-  append_timestamp(out, r.ts_ns, false);
-  out += " auditwall[";
-  append_int(out, r.pid);
-  out += "]";
-  out += reset;
-  out += ' ';
-  if (color) out += paint;
+  out.raw(dim);
+  out.raw(second_prefix(r.ts_ns));
+  write_fraction(out, r.ts_ns, 3);
+  out.raw(" auditwall[");
+  write_int(out, r.pid);
+  out.raw("]");
+  out.raw(reset);
+  out.put(' ');
+  if (color) out.raw(paint);
   std::string word = r.kind == Kind::decision ? to_string(r.word) : "note";
-  for (auto& c : word) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  out += word;
-  out += reset;
-  out += ' ';
-  const bool process = family_name(r.event) == "process";
+  for (auto& ch : word) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  out.raw(word);
+  out.raw(reset);
+  out.put(' ');
+  const bool process = family_of_event(r.event) == std::string_view("process");
   if (r.kind == Kind::dropped) {
-    out += "dropped ";
-    append_int(out, static_cast<std::int64_t>(r.count));
-    out += " more records like the last of ";
-    out += r.event;
+    out.raw("dropped ");
+    write_int(out, static_cast<std::int64_t>(r.count));
+    out.raw(" more records like the last of ");
+    out.raw(r.event);
   } else if (r.kind == Kind::summary) {
-    out += "summary ";
-    out += r.extra;
+    out.raw("summary ");
+    out.raw(r.extra);
   } else if (r.call.data() != nullptr) {
-    out += redactor.apply(r.call, (r.cut_mask >> kCall) & 1u, process);
+    out.raw(redactor.apply(r.call, (r.cut_mask >> kCall) & 1u, process));
   } else {
-    out += r.event;
+    out.raw(r.event);
   }
-  out += dim;
-  out += " rule=";
-  out += r.rule != nullptr ? std::string_view(r.rule->id) : std::string_view("(default)");
-  out += " mode=";
-  out += r.mode == policy::Mode::monitor ? "monitor" : "enforce";
+  out.raw(dim);
+  out.raw(" rule=");
+  out.raw(r.rule != nullptr ? std::string_view(r.rule->id) : std::string_view("(default)"));
+  out.raw(" mode=");
+  out.raw(r.mode == policy::Mode::monitor ? "monitor" : "enforce");
   if (!r.caller_module.empty() || !r.caller_file.empty()) {
-    out += " caller=";
-    out += r.caller_module;
-    out += " (";
-    out += redactor.apply(r.caller_file, false, false);
-    out += ':';
-    append_int(out, r.caller_line);
-    out += ')';
+    out.raw(" caller=");
+    out.raw(r.caller_module);
+    out.raw(" (");
+    out.raw(redactor.apply(r.caller_file, false, false));
+    out.put(':');
+    write_int(out, r.caller_line);
+    out.put(')');
   }
-  out += reset;
+  out.raw(reset);
 }
 
 }  // namespace auditwall::log

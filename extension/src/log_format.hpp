@@ -2,14 +2,58 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <regex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "auditwall/policy.hpp"
 
 namespace auditwall::log {
+
+/// A growable byte buffer that is never zero-filled: the recorder's buffers of encoded records
+/// and the writer's formatted output. Not thread-safe.
+class Bytes {
+ public:
+  Bytes() = default;
+  Bytes(const Bytes&) = delete;
+  Bytes& operator=(const Bytes&) = delete;
+
+  const char* data() const noexcept { return data_.get(); }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  std::string_view view() const noexcept { return {data_.get(), size_}; }
+  void clear() noexcept { size_ = 0; }
+  void swap(Bytes& other) noexcept {
+    data_.swap(other.data_);
+    std::swap(size_, other.size_);
+    std::swap(capacity_, other.capacity_);
+  }
+  /// Room for at least `n` more bytes, at the end; commit() then says how much was written.
+  /// Throws std::bad_alloc.
+  char* reserve_more(std::size_t n) {
+    if (capacity_ - size_ < n) grow(n);
+    return data_.get() + size_;
+  }
+  /// The end of the reserved room.
+  char* limit() noexcept { return data_.get() + capacity_; }
+  /// The buffer now ends at `end`, which lies within the room reserve_more() gave.
+  void commit(const char* end) noexcept { size_ = static_cast<std::size_t>(end - data_.get()); }
+  void append(const char* p, std::size_t n) {
+    char* out = reserve_more(n);
+    std::memcpy(out, p, n);
+    size_ += n;
+  }
+
+ private:
+  void grow(std::size_t n);
+  std::unique_ptr<char[]> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
 
 /// The schema version written in every record's `schema` field (docs/log-schema.md).
 inline constexpr int kSchemaVersion = 1;
@@ -46,11 +90,13 @@ struct Record {
 };
 
 /// Appends `record` to `buffer` in its compact form. Each string is cut to 4 KiB there (the
-/// record says so); redaction and the final cut happen when the record is formatted.
-void encode(const Record& record, std::string& buffer);
+/// record says so); redaction and the final cut happen when the record is formatted. Throws
+/// std::bad_alloc only.
+void encode(const Record& record, Bytes& buffer);
 
-/// Reads the record at `pos` in `buffer` and moves `pos` past it. Views point into `buffer`.
-Record decode(const std::string& buffer, std::size_t& pos);
+/// Reads the record at `pos` in `buffer` into `record` (whose argv storage is reused) and
+/// moves `pos` past it. Views point into `buffer`.
+void decode(const Bytes& buffer, std::size_t& pos, Record& record);
 
 /// How values are redacted (docs/log-schema.md, "Redaction").
 struct Redactor {
@@ -74,10 +120,25 @@ struct Redactor {
 /// The `family` field: policy family name, "auditwall" for auditwall's own records.
 std::string_view family_name(std::string_view event) noexcept;
 
-/// Appends `record` as one JSON object (no newline).
-void format_json(const Record& record, const Redactor& redactor, std::string& out);
+/// Writes records as JSON objects (docs/log-schema.md). It remembers the parts that repeat from
+/// record to record (the timestamp up to the second; event, family, decision, rule and mode
+/// together; the policy hash), so that a record costs little more than its variable values.
+/// Not thread-safe: one writer at a time.
+class JsonFormatter {
+ public:
+  JsonFormatter();
+  ~JsonFormatter();
+  JsonFormatter(const JsonFormatter&) = delete;
+  JsonFormatter& operator=(const JsonFormatter&) = delete;
+  /// Appends `record` as one JSON object (no newline).
+  void format(const Record& record, const Redactor& redactor, Bytes& out);
+
+ private:
+  struct Cache;
+  std::unique_ptr<Cache> cache_;
+};
 
 /// Appends `record` as one line for people (no newline), with ANSI colours when `color`.
-void format_text(const Record& record, const Redactor& redactor, bool color, std::string& out);
+void format_text(const Record& record, const Redactor& redactor, bool color, Bytes& out);
 
 }  // namespace auditwall::log

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -14,7 +15,6 @@
 
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 
@@ -28,11 +28,12 @@ std::string errno_text(const std::string& what, int err) {
 }
 
 // A file descriptor, written in whole batches: records collect in memory and go out in one
-// write() per flush, so that lines from several processes sharing the output never mix.
+// write() per flush, so that lines from several processes sharing the output never mix. The
+// message is written as it is, without spdlog's pattern formatting (the recorder formats).
 // Only the recorder's writer uses it, under its own lock.
 class FdSink final : public spdlog::sinks::base_sink<null_mutex> {
  public:
-  explicit FdSink(int fd) : fd_(fd) {}
+  FdSink(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
   ~FdSink() override {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -59,11 +60,12 @@ class FdSink final : public spdlog::sinks::base_sink<null_mutex> {
       }
     }
     buffer_.clear();
-    if (err != 0) throw spdlog::spdlog_ex(errno_text("cannot write the log to stderr", err));
+    if (err != 0) throw spdlog::spdlog_ex(errno_text("cannot write the log to " + what_, err));
   }
 
  private:
   int fd_;
+  std::string what_;
   std::string buffer_;
 };
 
@@ -156,7 +158,18 @@ std::shared_ptr<spdlog::sinks::sink> stderr_sink(bool& tty, std::string& error) 
   const int fd = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
   if (fd < 0) error = errno_text("stderr is not open", errno);
   tty = fd >= 0 && ::isatty(fd) == 1;
-  return std::make_shared<FdSink>(fd);
+  return std::make_shared<FdSink>(fd, "stderr");
+}
+
+// A log file opened for appending, its directories created first. Throws spdlog_ex.
+std::shared_ptr<spdlog::sinks::sink> append_sink(const std::string& path) {
+  for (std::size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    ::mkdir(path.substr(0, slash).c_str(), 0777);  // an existing one is fine; open() says the rest
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+  if (fd < 0) throw spdlog::spdlog_ex(errno_text("cannot open the log file " + path, errno));
+  return std::make_shared<FdSink>(fd, path);
 }
 
 }  // namespace
@@ -181,8 +194,7 @@ bool open_output(const recorder::Config& config,
               config.path, static_cast<std::size_t>(config.max_bytes), config.keep, false,
               big_buffers());
         } else {
-          sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(config.path, false,
-                                                                      big_buffers());
+          sink = append_sink(config.path);
         }
         break;
       case Sink::syslog: {

@@ -76,8 +76,12 @@ struct State {
   std::mutex write_mutex;  // the output, and `back`
   std::condition_variable wake;   // producer -> writer
   std::condition_variable space;  // writer -> producer waiting on a full buffer
-  std::string front;  // records waiting (producer side)
-  std::string back;   // records being written (writer side)
+  log::Bytes front;  // records waiting (producer side)
+  log::Bytes back;   // records being written (writer side)
+  // The writer's working memory, kept between batches (write_mutex).
+  log::JsonFormatter json;
+  log::Bytes chunk;
+  Record decoded;
   std::uint64_t seq = 0;
   std::int32_t pid = 0;
   bool configured = false;
@@ -143,9 +147,10 @@ void on_sink_error(const std::string& message) {
 // chunks of many lines (one spdlog message each), except to syslog: one datagram per record.
 // Each chunk is flushed on its own: it then reaches a file in one write(), which O_APPEND
 // keeps whole when other processes (forked children) append to the same file.
-void write_batch(State& s, const std::string& batch) {
+void write_batch(State& s, const log::Bytes& batch) {
   const bool per_record = s.config.sink == Config::Sink::syslog;
-  std::string chunk;
+  log::Bytes& chunk = s.chunk;
+  chunk.clear();
   auto level = spdlog::level::debug;
   auto emit = [&] {
     if (chunk.empty()) return;
@@ -158,12 +163,13 @@ void write_batch(State& s, const std::string& batch) {
   const std::uint64_t errors_before = s.sink_errors.load(std::memory_order_relaxed);
   std::uint64_t written = 0;
   while (pos < batch.size()) {
-    const Record r = log::decode(batch, pos);
-    if (!chunk.empty()) chunk += '\n';
+    log::decode(batch, pos, s.decoded);
+    const Record& r = s.decoded;
+    if (!chunk.empty()) chunk.append("\n", 1);
     if (s.text) {
       log::format_text(r, s.redactor, s.color, chunk);
     } else {
-      log::format_json(r, s.redactor, chunk);
+      s.json.format(r, s.redactor, chunk);
     }
     const auto record_level = r.word == Word::deny || r.word == Word::kill ? spdlog::level::warn
                               : r.word == Word::would_deny ? spdlog::level::info
@@ -562,6 +568,7 @@ void record(const policy::Policy& policy, const policy::Decision& decision,
     // An explicit allow rule is counted, not logged: `action: log` is how to see those.
     if (word == Word::allow && decision.rule != nullptr) return;
     if (!s.configured) configure_for(s, policy);
+    if (s.config.sink == Config::Sink::none) return;  // counted; nothing to write
     const std::int64_t now = now_ns();
     if (!admit(s, policy, decision, word, event.name, caller, now)) {
       ensure_writer(s);
