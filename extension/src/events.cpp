@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <unordered_map>
 
@@ -286,6 +287,36 @@ PyFrameObject* frame_at(int skip) {
   return frame;
 }
 
+// The line `frame` is at. PyFrame_GetLineNumber() reads the code's line table from its start
+// each time, and a program logs the same places again and again: remembered per thread by
+// (code object, instruction offset). The code's file and first line are compared too, so that a
+// code object allocated where a freed one was is not taken for it.
+int frame_line(PyFrameObject* frame, PyCodeObject* code) {
+#if PY_VERSION_HEX >= 0x030B0000
+  const int lasti = PyFrame_GetLasti(frame);
+#else
+  const int lasti = frame->f_lasti;
+#endif
+  struct Slot {
+    const PyCodeObject* code;
+    const PyObject* file;
+    int first_line;
+    int lasti;
+    int line;
+  };
+  thread_local Slot slots[64];  // trivially destructible: usable until the thread's very end
+  auto h = (reinterpret_cast<std::uintptr_t>(code) >> 4) ^
+           (static_cast<std::uintptr_t>(static_cast<unsigned>(lasti)) * 0x9E3779B1u);
+  Slot& slot = slots[(h ^ (h >> 11)) & 63];
+  if (code != nullptr && lasti >= 0 && slot.code == code && slot.lasti == lasti &&
+      slot.file == code->co_filename && slot.first_line == code->co_firstlineno) {
+    return slot.line;
+  }
+  const int line = PyFrame_GetLineNumber(frame);
+  if (code != nullptr) slot = {code, code->co_filename, code->co_firstlineno, lasti, line};
+  return line;
+}
+
 // The module and file of the innermost Python frame but `skip`, or false when there is none.
 bool innermost(int skip, std::string& module, std::string& file) {
   PyFrameObject* frame = frame_at(skip);
@@ -537,7 +568,7 @@ bool find_caller(Caller& out, int skip_frames) {
       PyCodeObject* code = PyFrame_GetCode(frame);
       out.module = named ? module : std::string();
       out.file = code_filename(code);
-      out.line = PyFrame_GetLineNumber(frame);
+      out.line = frame_line(frame, code);
       Py_XDECREF(code);
       found = true;
       Py_DECREF(frame);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -173,11 +174,46 @@ PyObject* utf8_or_null(PyObject* bytes) {
   return text;
 }
 
+// The repr of the commonest arguments written here, without a new object: a str of printable
+// ASCII with no quote or backslash ('text'), and an int of 64 bits. False for anything else.
+bool append_plain_repr(std::string& out, PyObject* obj) {
+  if (PyUnicode_CheckExact(obj)) {
+#if PY_VERSION_HEX < 0x030C0000
+    if (!PyUnicode_IS_READY(obj)) return false;
+#endif
+    if (!PyUnicode_IS_ASCII(obj)) return false;
+    const char* text = static_cast<const char*>(PyUnicode_DATA(obj));
+    const auto n = static_cast<std::size_t>(PyUnicode_GET_LENGTH(obj));
+    for (std::size_t i = 0; i < n; ++i) {
+      const char c = text[i];
+      if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\') return false;
+    }
+    out += '\'';
+    out.append(text, n);
+    out += '\'';
+    return true;
+  }
+  if (PyLong_CheckExact(obj)) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (overflow != 0 || (v == -1 && PyErr_Occurred())) {
+      PyErr_Clear();
+      return false;
+    }
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, v).ptr;
+    out.append(digits, static_cast<std::size_t>(end - digits));
+    return true;
+  }
+  return false;
+}
+
 void append_safe_repr(std::string& out, PyObject* obj, int depth) {
   if (obj == nullptr) {
     out += "NULL";
     return;
   }
+  if (append_plain_repr(out, obj)) return;
   PyObject* shown = nullptr;
   if (PyBytes_CheckExact(obj)) {
     // Shown as text when it is UTF-8, else as bytes. Only the strict decoder: an error handler
@@ -223,7 +259,9 @@ void append_safe_repr(std::string& out, PyObject* obj, int depth) {
 
 // "os.system('id')"
 std::string describe_call(const char* event, PyObject* args) {
-  std::string out = event;
+  std::string out;
+  out.reserve(128);  // one allocation for most calls
+  out += event;
   out += '(';
   if (args != nullptr && PyTuple_Check(args)) {
     const Py_ssize_t n = PyTuple_GET_SIZE(args);
