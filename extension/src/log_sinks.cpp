@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -27,10 +28,11 @@ std::string errno_text(const std::string& what, int err) {
   return what + ": " + std::strerror(err);
 }
 
-// A file descriptor, written in whole batches: records collect in memory and go out in one
-// write() per flush, so that lines from several processes sharing the output never mix. The
-// message is written as it is, without spdlog's pattern formatting (the recorder formats).
-// Only the recorder's writer uses it, under its own lock.
+// A file descriptor that receives each message, a chunk of many records from the recorder, in
+// one writev() with its newline: with O_APPEND, lines from several processes sharing the
+// output never mix. The message is written as it is, without spdlog's pattern formatting
+// (the recorder formats) and without a copy. Only the recorder's writer uses it, under its
+// own lock.
 class FdSink final : public spdlog::sinks::base_sink<null_mutex> {
  public:
   FdSink(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
@@ -40,33 +42,38 @@ class FdSink final : public spdlog::sinks::base_sink<null_mutex> {
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
-    buffer_.append(msg.payload.data(), msg.payload.size());
-    buffer_ += '\n';
-    if (buffer_.size() >= (1u << 16)) flush_();
-  }
-
-  void flush_() override {
-    std::size_t done = 0;
-    int err = 0;
-    if (fd_ < 0) err = EBADF;
-    while (err == 0 && done < buffer_.size()) {
-      const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-      if (n > 0) {
-        done += static_cast<std::size_t>(n);
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else {
+    char newline = '\n';
+    iovec parts[2] = {{const_cast<char*>(msg.payload.data()), msg.payload.size()}, {&newline, 1}};
+    iovec* part = parts;
+    int left = 2;
+    int err = fd_ < 0 ? EBADF : 0;
+    while (err == 0 && left > 0) {
+      const ssize_t n = ::writev(fd_, part, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
         err = n < 0 ? errno : EIO;
+        break;
+      }
+      // A short write: go on from where it stopped.
+      auto done = static_cast<std::size_t>(n);
+      while (left > 0 && done >= part->iov_len) {
+        done -= part->iov_len;
+        ++part;
+        --left;
+      }
+      if (left > 0) {
+        part->iov_base = static_cast<char*>(part->iov_base) + done;
+        part->iov_len -= done;
       }
     }
-    buffer_.clear();
     if (err != 0) throw spdlog::spdlog_ex(errno_text("cannot write the log to " + what_, err));
   }
+
+  void flush_() override {}
 
  private:
   int fd_;
   std::string what_;
-  std::string buffer_;
 };
 
 // RFC 3164 datagrams on a unix socket: /dev/log, or the socket given as syslog:PATH. One
