@@ -215,11 +215,17 @@ def main(argv=None):
     args.events, args.repeats = (2_000, 1) if args.quick else (2_000_000, 5)
     args.callgrind_events = (2_000, 22_000) if args.quick else (20_000, 220_000)
     args.callgrind_configs = ["c-empty", "auditwall"] if args.quick else CONFIGS
+    return run_each(args, measure, report, "aw-hook-bench-")
+
+
+def run_each(args, measure, report, prefix):
+    """Runs measure(python, args, workdir) and report(result) for each --python (default: this
+    one) in a temporary directory, without callgrind when valgrind is missing; writes --json."""
     if args.callgrind and shutil.which("valgrind") is None:
         print("valgrind not found: instruction counts skipped", file=sys.stderr)
         args.callgrind = False
     results = []
-    with tempfile.TemporaryDirectory(prefix="aw-hook-bench-") as workdir:
+    with tempfile.TemporaryDirectory(prefix=prefix) as workdir:
         for python in args.python or [sys.executable]:
             result = measure(python, args, workdir)
             report(result)

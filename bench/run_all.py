@@ -281,7 +281,7 @@ def other_benchmarks(py, args):
     runs = []
     if (HERE / "log_bench.py").exists():
         runs.append(("bench/log_bench.py (the cost of a logged event, end to end)",
-                     [py, HERE / "log_bench.py"] + (["--events", "2000", "--repeat", "1"]
+                     [py, HERE / "log_bench.py"] + (["--quick", "--no-callgrind"]
                                                     if args.smoke else [])))
     for build in (".build/cmake", "build"):
         binary = ROOT / build / "bench" / "auditwall_policy_bench"
