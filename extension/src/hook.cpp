@@ -343,10 +343,12 @@ int decide(const Policy& policy, const char* event, PyObject* args, const policy
   const Decision decision = policy.evaluate(data.event, plan);
   if (decision.rule == nullptr && decision.action == policy::Action::allow) return 0;
 
-  const std::string call = describe_call(event, args);
+  // The call's text and the caller are for the log record and the denial only: an event that
+  // an allow rule lets through is counted without them.
+  const bool logged = recorder::logs(decision);
+  const std::string call = logged || decision.blocks() ? describe_call(event, args) : std::string();
   const std::string rule_id = decision.rule != nullptr ? decision.rule->id : "default";
-  // The log names the caller of every record it writes; find it only then.
-  if (!have_caller && recorder::logs(decision)) have_caller = events::find_caller(caller);
+  if (!have_caller && logged) have_caller = events::find_caller(caller);
   recorder::Caller where;
   if (have_caller) where = {caller.module, caller.file, caller.line};
   recorder::record(policy, decision, data.event, call, where);
