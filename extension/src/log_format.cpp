@@ -152,6 +152,12 @@ class Out {
     std::memcpy(need(s.size()), s.data(), s.size());
     p_ += s.size();
   }
+  // A string literal: its size is known here, so the copy is a few moves, not a call.
+  template <std::size_t N>
+  void lit(const char (&s)[N]) {
+    std::memcpy(need(N - 1), s, N - 1);
+    p_ += N - 1;
+  }
 
  private:
   Bytes& bytes_;
@@ -576,17 +582,20 @@ struct FieldWriter {
   std::string scratch = {};
 
   // `k` is the key, quoted, with its colon: "\"path\":".
-  void key(std::string_view k) {
+  template <std::size_t N>
+  void key(const char (&k)[N]) {
     if (!first) out.put(',');
     first = false;
-    out.raw(k);
+    out.lit(k);
   }
-  void text(std::string_view k, std::string_view v, unsigned index) {
+  template <std::size_t N>
+  void text(const char (&k)[N], std::string_view v, unsigned index) {
     if (v.data() == nullptr) return;
     key(k);
     json_string(out, redactor.view(v, (cut_mask >> index) & 1u, process, scratch));
   }
-  void number(std::string_view k, std::int64_t v) {
+  template <std::size_t N>
+  void number(const char (&k)[N], std::int64_t v) {
     if (v < 0) return;
     key(k);
     write_int(out, v);
@@ -682,16 +691,16 @@ void JsonFormatter::format(const Record& r, const Redactor& redactor, Bytes& byt
   }
   out.raw(c.prefix);
   write_fraction(out, r.ts_ns, 6);
-  out.raw("\",\"seq\":");
+  out.lit("\",\"seq\":");
   write_int(out, static_cast<std::int64_t>(r.seq));
   if (r.pid != c.pid || r.tid != c.tid) {
     c.pid = r.pid;
     c.tid = r.tid;
     c.ids.clear();
     Out ids(c.ids);
-    ids.raw(",\"pid\":");
+    ids.lit(",\"pid\":");
     write_int(ids, r.pid);
-    ids.raw(",\"tid\":");
+    ids.lit(",\"tid\":");
     write_int(ids, r.tid);
   }
   out.raw(c.ids.view());
@@ -717,34 +726,34 @@ void JsonFormatter::format(const Record& r, const Redactor& redactor, Bytes& byt
     f.process = family == "process";
     f.text.clear();
     Out t(f.text);
-    t.raw(",\"event\":");
+    t.lit(",\"event\":");
     json_string(t, event);
-    t.raw(",\"family\":\"");
+    t.lit(",\"family\":\"");
     t.raw(family);
-    t.raw("\",\"decision\":\"");
+    t.lit("\",\"decision\":\"");
     t.raw(to_string(r.word));
-    t.raw("\",\"rule\":");
+    t.lit("\",\"rule\":");
     if (f.has_rule) {
       json_string(t, rule);
     } else {
-      t.raw("null");
+      t.lit("null");
     }
-    t.raw(",\"mode\":\"");
+    t.lit(",\"mode\":\"");
     t.raw(r.mode == policy::Mode::monitor ? "monitor" : "enforce");
-    t.raw("\",\"args\":");
+    t.lit("\",\"args\":");
   }
   out.raw(f.text.view());
   write_args(r, redactor, f.process, out);
-  out.raw(",\"caller\":");
+  out.lit(",\"caller\":");
   if (r.caller_module.empty() && r.caller_file.empty()) {
-    out.raw("null");
+    out.lit("null");
   } else {
-    out.raw("{\"module\":");
+    out.lit("{\"module\":");
     json_string(out, r.caller_module);
-    out.raw(",\"file\":");
+    out.lit(",\"file\":");
     std::string scratch;
     json_string(out, redactor.view(r.caller_file, false, false, scratch));
-    out.raw(",\"line\":");
+    out.lit(",\"line\":");
     write_int(out, r.caller_line);
     out.put('}');
   }
@@ -753,11 +762,11 @@ void JsonFormatter::format(const Record& r, const Redactor& redactor, Bytes& byt
     c.policy_hash = r.policy != nullptr ? r.policy->hash() : std::string();
     c.tail.clear();
     Out t(c.tail);
-    t.raw(",\"policy\":");
+    t.lit(",\"policy\":");
     if (r.policy != nullptr) {
       json_string(t, c.policy_hash);
     } else {
-      t.raw("null");
+      t.lit("null");
     }
     t.put('}');
   }
@@ -780,9 +789,9 @@ void format_text(const Record& r, const Redactor& redactor, bool color, Bytes& b
   out.raw(dim);
   out.raw(second_prefix(r.ts_ns));
   write_fraction(out, r.ts_ns, 3);
-  out.raw(" auditwall[");
+  out.lit(" auditwall[");
   write_int(out, r.pid);
-  out.raw("]");
+  out.lit("]");
   out.raw(reset);
   out.put(' ');
   if (color) out.raw(paint);
@@ -793,12 +802,12 @@ void format_text(const Record& r, const Redactor& redactor, bool color, Bytes& b
   out.put(' ');
   const bool process = family_of_event(r.event) == std::string_view("process");
   if (r.kind == Kind::dropped) {
-    out.raw("dropped ");
+    out.lit("dropped ");
     write_int(out, static_cast<std::int64_t>(r.count));
-    out.raw(" more records like the last of ");
+    out.lit(" more records like the last of ");
     out.raw(r.event);
   } else if (r.kind == Kind::summary) {
-    out.raw("summary ");
+    out.lit("summary ");
     out.raw(r.extra);
   } else if (r.call.data() != nullptr) {
     out.raw(redactor.apply(r.call, (r.cut_mask >> kCall) & 1u, process));
@@ -806,14 +815,14 @@ void format_text(const Record& r, const Redactor& redactor, bool color, Bytes& b
     out.raw(r.event);
   }
   out.raw(dim);
-  out.raw(" rule=");
+  out.lit(" rule=");
   out.raw(r.rule != nullptr ? std::string_view(r.rule->id) : std::string_view("(default)"));
-  out.raw(" mode=");
+  out.lit(" mode=");
   out.raw(r.mode == policy::Mode::monitor ? "monitor" : "enforce");
   if (!r.caller_module.empty() || !r.caller_file.empty()) {
-    out.raw(" caller=");
+    out.lit(" caller=");
     out.raw(r.caller_module);
-    out.raw(" (");
+    out.lit(" (");
     out.raw(redactor.apply(r.caller_file, false, false));
     out.put(':');
     write_int(out, r.caller_line);
