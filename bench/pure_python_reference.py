@@ -69,7 +69,7 @@ FAMILIES = {
     "tamper": ["sys.addaudithook", "sys.settrace", "sys.setprofile", "sys._current_frames",
                "sys._current_exceptions", "sys.monitoring.register_callback", "gc.get_objects",
                "gc.get_referrers", "gc.get_referents", "code.__new__", "function.__new__",
-               "cpython._PySys_ClearAuditHooks", "cpython.PyInterpreterState_New",
+               "cpython.PyInterpreterState_New",
                "object.__setattr__", "object.__delattr__"],
     "env": ["os.putenv", "os.unsetenv"],
 }
@@ -77,8 +77,7 @@ for _top in ("process", "network", "file"):
     FAMILIES[_top] = sorted({e for k, v in FAMILIES.items() if k.startswith(_top + ".") for e in v})
 ALL_EVENTS = sorted({e for v in FAMILIES.values() for e in v})
 # Attributes whose change alters what a function runs: the tamper family's object.__setattr__.
-CODE_ATTRIBUTES = frozenset({"__code__", "__globals__", "__defaults__", "__kwdefaults__",
-                             "__closure__", "__builtins__"})
+CODE_ATTRIBUTES = frozenset({"__code__", "__globals__", "__closure__", "__builtins__"})
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "csh", "tcsh", "fish", "busybox"})
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 STDLIB = sysconfig.get_paths()["stdlib"] + os.sep

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <unordered_map>
@@ -15,6 +16,14 @@ namespace {
 
 using policy::CodeOrigin;
 using policy::Event;
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
 
 // Reads the text of an exact str or bytes. Exact types only: a subclass can override encode()
 // or __fspath__, which stdlib code (subprocess, shutil) calls after the event, so its value
@@ -73,6 +82,38 @@ PyObject* arg(PyObject* args, Py_ssize_t i) {
 void path_arg(PyObject* obj, EventData& data, std::string_view& field) {
   if (obj != nullptr && PyLong_Check(obj)) return;  // a file descriptor
   decisive_text(obj, data, field);
+}
+
+// The directory a `dir_fd` descriptor refers to, as the kernel names it in /proc/self/fd.
+bool fd_directory(std::int64_t fd, std::string& out) {
+  if (fd < 0 || fd > 0x7fffffff) return false;
+  const std::string link = "/proc/self/fd/" + std::to_string(fd);
+  std::string buf(4096, '\0');
+  const ssize_t n = readlink(link.c_str(), buf.data(), buf.size());
+  if (n <= 0 || static_cast<std::size_t>(n) >= buf.size()) return false;
+  buf.resize(static_cast<std::size_t>(n));
+  // Not a path (a socket, a pipe) or a directory removed since: no name to decide on.
+  if (buf[0] != '/' || ends_with(buf, " (deleted)")) return false;
+  out = std::move(buf);
+  return true;
+}
+
+// A path given with a `dir_fd` (os.remove(name, dir_fd=fd), as shutil.rmtree does): relative
+// paths are joined to the directory the descriptor refers to, so that the policy decides on the
+// file the syscall really uses, not on the name against the working directory. When the
+// directory cannot be told, the path is opaque.
+void apply_dir_fd(PyObject* fd_obj, EventData& data, std::string_view& field) {
+  const std::int64_t fd = read_int(fd_obj);
+  if (fd < 0 || field.data() == nullptr || field.empty() || field[0] == '/' || field == kOpaque) return;
+  std::string dir;
+  if (!fd_directory(fd, dir)) {
+    field = kOpaque;
+    data.opaque = true;
+    return;
+  }
+  if (dir.back() != '/') dir += '/';
+  dir += field;
+  field = data.keep(std::move(dir));
 }
 
 void fill_cwd(EventData& data) {
@@ -218,27 +259,35 @@ void url_arg(PyObject* obj, EventData& data) {
   ev.port = port;
 }
 
-// The Python frame's module name (globals["__name__"]), found without a dict lookup: a key
-// with a custom __eq__ and a colliding hash would otherwise run code inside the hook.
-bool frame_module(PyObject* globals, std::string& out) {
-  if (globals == nullptr || !PyDict_Check(globals)) return false;
+// The exact-str value of `key` in `dict`, found without a dict lookup: a key with a custom
+// __eq__ and a colliding hash would otherwise run code inside the hook. Nullptr when absent
+// or not an exact str (borrowed).
+PyObject* find_str(PyObject* dict, const char* key) {
+  if (dict == nullptr || !PyDict_Check(dict)) return nullptr;
   Py_ssize_t pos = 0;
-  PyObject* key = nullptr;
+  PyObject* k = nullptr;
   PyObject* value = nullptr;
-  while (PyDict_Next(globals, &pos, &key, &value)) {
-    if (!PyUnicode_CheckExact(key) || PyUnicode_CompareWithASCIIString(key, "__name__") != 0) continue;
-    if (!PyUnicode_CheckExact(value)) return false;
-    Py_ssize_t size = 0;
-    const char* text = PyUnicode_AsUTF8AndSize(value, &size);
-    if (text == nullptr) {
-      PyErr_Clear();
-      return false;
-    }
-    out.assign(text, static_cast<std::size_t>(size));
-    return true;
+  while (PyDict_Next(dict, &pos, &k, &value)) {
+    if (!PyUnicode_CheckExact(k) || PyUnicode_CompareWithASCIIString(k, key) != 0) continue;
+    return value;
   }
-  return false;
+  return nullptr;
 }
+
+bool utf8_of(PyObject* str, std::string& out) {
+  if (str == nullptr || !PyUnicode_CheckExact(str)) return false;
+  Py_ssize_t size = 0;
+  const char* text = PyUnicode_AsUTF8AndSize(str, &size);
+  if (text == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  out.assign(text, static_cast<std::size_t>(size));
+  return true;
+}
+
+// The Python frame's module name (globals["__name__"]).
+bool frame_module(PyObject* globals, std::string& out) { return utf8_of(find_str(globals, "__name__"), out); }
 
 PyObject* frame_globals(PyFrameObject* frame) {  // new reference
 #if PY_VERSION_HEX >= 0x030B0000
@@ -260,18 +309,86 @@ std::string code_filename(PyCodeObject* code) {
   return std::string(text, static_cast<std::size_t>(size));
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 bool is_skipped_module(std::string_view module) {
   return module == "auditwall" || starts_with(module, "auditwall.") || module == "importlib" ||
          starts_with(module, "importlib.") || module == "_frozen_importlib" ||
          module == "_frozen_importlib_external";
+}
+
+// The standard library's directories, read from `sys` once per process (every interpreter of
+// the process runs the same build). Published as an immutable snapshot; never freed.
+struct StdlibDirs {
+  std::vector<std::string> dirs;  // absolute, without a trailing slash
+};
+std::atomic<const StdlibDirs*> g_stdlib{nullptr};
+
+// sysconfig's `stdlib` and `platstdlib`, {base_prefix}/{platlibdir}/pythonX.Y and the same
+// under base_exec_prefix, from sys's own attributes: running sysconfig would run Python code
+// (which the program may have replaced) inside the hook. The base prefixes, not the venv's:
+// a virtual environment holds no standard library.
+const StdlibDirs* stdlib_dirs() {
+  if (const StdlibDirs* known = g_stdlib.load(std::memory_order_acquire)) return known;
+  PyObject* modules = PyImport_GetModuleDict();  // borrowed
+  PyObject* sys = nullptr;
+  if (modules != nullptr && PyDict_Check(modules)) {
+    Py_ssize_t pos = 0;
+    PyObject *key = nullptr, *value = nullptr;
+    while (PyDict_Next(modules, &pos, &key, &value)) {
+      if (PyUnicode_CheckExact(key) && PyUnicode_CompareWithASCIIString(key, "sys") == 0) {
+        sys = value;
+        break;
+      }
+    }
+  }
+  if (sys == nullptr || !PyModule_CheckExact(sys)) return nullptr;
+  PyObject* dict = PyModule_GetDict(sys);  // borrowed
+  std::string libdir;
+  if (!utf8_of(find_str(dict, "platlibdir"), libdir) || libdir.empty() ||
+      libdir.find('/') != std::string::npos) {
+    return nullptr;
+  }
+#ifdef Py_GIL_DISABLED
+  const char* abi_thread = "t";
+#else
+  const char* abi_thread = "";
+#endif
+  const std::string tail = "/" + libdir + "/python" + std::to_string(PY_MAJOR_VERSION) + "." +
+                           std::to_string(PY_MINOR_VERSION) + abi_thread;
+  auto* found = new StdlibDirs();
+  for (const char* prefix_key : {"base_prefix", "base_exec_prefix"}) {
+    std::string prefix;
+    if (!utf8_of(find_str(dict, prefix_key), prefix) || prefix.empty() || prefix[0] != '/') continue;
+    while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+    std::string dir = (prefix == "/" ? std::string() : prefix) + tail;
+    if (std::find(found->dirs.begin(), found->dirs.end(), dir) == found->dirs.end()) {
+      found->dirs.push_back(std::move(dir));
+    }
+  }
+  if (PyErr_Occurred()) PyErr_Clear();
+  if (found->dirs.empty()) {  // sys not set up yet (early start-up): try again next time
+    delete found;
+    return nullptr;
+  }
+  const StdlibDirs* expected = nullptr;
+  if (!g_stdlib.compare_exchange_strong(expected, found, std::memory_order_acq_rel)) {
+    delete found;
+    return expected;
+  }
+  return found;
+}
+
+// True when `path` has no empty, "." or ".." segment: a prefix test on it is a test of the
+// directory it names (lexically; symbolic links inside the stdlib are the stdlib's own).
+bool canonical_segments(std::string_view path) {
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view segment = path.substr(start, end - start);
+    if (segment.empty() || segment == "." || segment == "..") return false;
+    start = end + 1;
+  }
+  return true;
 }
 
 // The current thread's Python frame `skip` frames out from the innermost (a new reference),
@@ -331,6 +448,22 @@ bool innermost(int skip, std::string& module, std::string& file) {
   return ok;
 }
 
+// True when the import system compiles a module's source: SourceLoader.source_to_code calls
+// compile through _call_with_frames_removed, both in the frozen import machinery (matched by
+// module name and file, as for the generators below). A module without a usable .pyc (first
+// import, a read-only or write-denied __pycache__) is compiled this way.
+bool from_import_machinery(int skip_frames) {
+  std::string module, file;
+  if (!innermost(skip_frames, module, file)) return false;
+  if (!((module == "importlib._bootstrap" || module == "_frozen_importlib") &&
+        file == "<frozen importlib._bootstrap>")) {
+    return false;
+  }
+  if (!innermost(skip_frames + 1, module, file)) return false;
+  return (module == "importlib._bootstrap_external" || module == "_frozen_importlib_external") &&
+         file == "<frozen importlib._bootstrap_external>";
+}
+
 // The stdlib modules that build functions from source text of their own, from validated
 // identifiers: namedtuple, dataclasses (and enum on some versions). Their exec/compile is
 // module code, not input: the module name and its file must both match, so renaming
@@ -347,7 +480,7 @@ bool from_code_generator(int skip_frames) {
   for (const auto& [name, suffix] : generators) {
     if (module == name && ends_with(file, suffix)) return true;
   }
-  return false;
+  return from_import_machinery(skip_frames);
 }
 
 // --- one reader per event shape ---------------------------------------------------------
@@ -366,6 +499,20 @@ void read_path(PyObject* args, EventData& d) { path_arg(arg(args, 0), d, d.event
 void read_two_paths(PyObject* args, EventData& d) {
   path_arg(arg(args, 0), d, d.event.path);
   path_arg(arg(args, 1), d, d.event.path2);
+}
+// os.* events whose path is relative to the `dir_fd` argument at kDirFd.
+template <int kDirFd>
+void read_path_at(PyObject* args, EventData& d) {
+  read_path(args, d);
+  apply_dir_fd(arg(args, kDirFd), d, d.event.path);
+}
+// (src, dst, ...): src relative to the argument at kSrcDirFd, dst to kDstDirFd (-1: none;
+// os.symlink's src is the link's text, not a path it opens).
+template <int kSrcDirFd, int kDstDirFd>
+void read_two_paths_at(PyObject* args, EventData& d) {
+  read_two_paths(args, d);
+  if (kSrcDirFd >= 0) apply_dir_fd(arg(args, kSrcDirFd), d, d.event.path);
+  apply_dir_fd(arg(args, kDstDirFd), d, d.event.path2);
 }
 void read_system(PyObject* args, EventData& d) { decisive_text(arg(args, 0), d, d.event.command); }
 void read_argv_exec(PyObject* args, EventData& d) {  // (path, argv, env)
@@ -460,20 +607,24 @@ void read_code(PyObject* args, EventData& d) {
   d.event.code_origin = code_origin(d.event.name.data(), args, d.skip_frames);
 }
 void read_env(PyObject* args, EventData& d) { decisive_text(arg(args, 0), d, d.event.env_key); }
+void read_attribute(PyObject* args, EventData& d) {  // (obj, name[, value])
+  decisive_text(arg(args, 1), d, d.event.attribute);
+}
 void read_run_file(PyObject* args, EventData& d) { read_path(args, d); }
 
 const std::unordered_map<std::string_view, Reader>& readers() {
   static const auto* table = new std::unordered_map<std::string_view, Reader>{
       // file
       {"open", read_open},
-      {"os.chdir", read_path}, {"os.chflags", read_path}, {"os.chmod", read_path},
-      {"os.chown", read_path}, {"os.getxattr", read_path}, {"os.listdir", read_path},
-      {"os.listxattr", read_path}, {"os.mkdir", read_path},
-      {"os.mkfifo", read_path}, {"os.mknod", read_path}, {"os.remove", read_path},
-      {"os.removexattr", read_path}, {"os.rmdir", read_path}, {"os.scandir", read_path},
-      {"os.setxattr", read_path}, {"os.truncate", read_path}, {"os.utime", read_path},
+      {"os.chdir", read_path}, {"os.chflags", read_path}, {"os.chmod", read_path_at<2>},
+      {"os.chown", read_path_at<3>}, {"os.getxattr", read_path}, {"os.listdir", read_path},
+      {"os.listxattr", read_path}, {"os.mkdir", read_path_at<2>},
+      {"os.mkfifo", read_path_at<2>}, {"os.mknod", read_path_at<3>}, {"os.remove", read_path_at<1>},
+      {"os.removexattr", read_path}, {"os.rmdir", read_path_at<1>}, {"os.scandir", read_path},
+      {"os.setxattr", read_path}, {"os.truncate", read_path}, {"os.utime", read_path_at<3>},
       {"os.fwalk", read_path}, {"os.walk", read_path},
-      {"os.rename", read_two_paths}, {"os.link", read_two_paths}, {"os.symlink", read_two_paths},
+      {"os.rename", read_two_paths_at<2, 3>}, {"os.link", read_two_paths_at<2, 3>},
+      {"os.symlink", read_two_paths_at<-1, 2>},
       {"shutil.copyfile", read_two_paths}, {"shutil.copymode", read_two_paths},
       {"shutil.copystat", read_two_paths}, {"shutil.copytree", read_two_paths},
       {"shutil.move", read_two_paths}, {"shutil.unpack_archive", read_two_paths},
@@ -506,6 +657,9 @@ const std::unordered_map<std::string_view, Reader>& readers() {
       {"exec", read_code}, {"compile", read_code},
       // env
       {"os.putenv", read_env}, {"os.unsetenv", read_env},
+      // tamper: the attribute set, deleted or read
+      {"object.__setattr__", read_attribute}, {"object.__delattr__", read_attribute},
+      {"object.__getattr__", read_attribute},
   };
   return *table;
 }
@@ -554,6 +708,24 @@ void extract(const char* name, PyObject* args, EventData& out, int skip_frames) 
   if (it != table.end() && it->second != nullptr) it->second(args, out);
   fill_cwd(out);
   if (PyErr_Occurred()) PyErr_Clear();
+}
+
+bool stdlib_known() { return stdlib_dirs() != nullptr; }
+
+bool in_stdlib(std::string_view file) {
+  // CPython freezes only modules of its own standard library (os, site, runpy, ... from 3.11).
+  if (starts_with(file, "<frozen ") && ends_with(file, ">")) return true;
+  if (file.empty() || file[0] != '/' || !canonical_segments(file)) return false;
+  const StdlibDirs* known = stdlib_dirs();
+  if (known == nullptr) return false;
+  for (const std::string& dir : known->dirs) {
+    if (file.size() <= dir.size() + 1 || !starts_with(file, dir) || file[dir.size()] != '/') continue;
+    const std::string_view rest = file.substr(dir.size() + 1);
+    // Third-party packages live inside the stdlib directory in some layouts.
+    if (starts_with(rest, "site-packages/") || starts_with(rest, "dist-packages/")) return false;
+    return true;
+  }
+  return false;
 }
 
 bool find_caller(Caller& out, int skip_frames) {

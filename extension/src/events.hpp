@@ -59,6 +59,18 @@ struct Caller {
   int line = 0;        ///< its current line, 0 when unknown
 };
 
+/// True when `file`, a code object's co_filename, is a module of the standard library: under
+/// sysconfig's `stdlib` or `platstdlib` directory of this build ({base_prefix}/{platlibdir}/
+/// pythonX.Y, and the same under base_exec_prefix), outside their site-packages and
+/// dist-packages, with no empty, `.` or `..` segment; or a frozen module ("<frozen NAME>").
+/// The directories are read from `sys`'s attributes once per process, at the first call that
+/// finds them set (stdlib_known()). Runs no Python code; needs the interpreter lock.
+bool in_stdlib(std::string_view file);
+
+/// Reads the standard library's directories now, if not yet known; true once they are. The
+/// hook calls it when it is armed, before the program's code can change `sys`.
+bool stdlib_known();
+
 /// Finds the calling module by walking the current thread's Python frames, after the
 /// `skip_frames` innermost ones (as for extract()). Runs no Python code. Returns false (and
 /// leaves `out` empty) when there is no such frame.

@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -299,25 +298,6 @@ void raise_violation(const char* event, const std::string& rule, const std::stri
   Py_DECREF(exc);
 }
 
-// Policy::needs_caller(plan), when the policy library offers it; until then the caller is
-// looked up for every event that reaches a decision.
-template <typename P, typename = void>
-struct HasNeedsCaller : std::false_type {};
-template <typename P>
-struct HasNeedsCaller<P, std::void_t<decltype(std::declval<const P&>().needs_caller(
-                             std::declval<const policy::EventPlan*>()))>> : std::true_type {};
-
-template <typename P>
-bool needs_caller(const P& policy, const policy::EventPlan* plan) {
-  if constexpr (HasNeedsCaller<P>::value) {
-    return policy.needs_caller(plan);
-  } else {
-    (void)policy;
-    (void)plan;
-    return true;
-  }
-}
-
 [[noreturn]] void kill_now(const std::string& message) {
   recorder::flush();
   std::fprintf(stderr, "%s; killing the process\n", message.c_str());
@@ -336,9 +316,12 @@ int decide(const Policy& policy, const char* event, PyObject* args, const policy
   events::extract(event, args, data);
   events::Caller caller;
   bool have_caller = false;
-  if (needs_caller(policy, plan)) {
+  if (policy.needs_caller(plan)) {
     have_caller = events::find_caller(caller);
-    if (have_caller) data.event.caller_module = caller.module;
+    if (have_caller) {
+      data.event.caller_module = caller.module;
+      data.event.caller_in_stdlib = events::in_stdlib(caller.file);
+    }
   }
   const Decision decision = policy.evaluate(data.event, plan);
   if (decision.rule == nullptr && decision.action == policy::Action::allow) return 0;
@@ -506,6 +489,10 @@ bool arm(std::shared_ptr<const Policy> policy, How how, std::string& error) {
       return false;
     }
   }
+  // The standard library's place is read from sys before the program's code can change it;
+  // when armed before the interpreter starts, the first event that needs it reads it, still
+  // during start-up.
+  if (Py_IsInitialized()) (void)events::stdlib_known();
   recorder::prepare(*keep->get());
   return true;
 }

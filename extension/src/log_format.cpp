@@ -324,7 +324,7 @@ const char* family_of_event(std::string_view e) noexcept {
   if (e == "sys.addaudithook" || e == "sys.settrace" || e == "sys.setprofile" ||
       e == "object.__setattr__" || e == "object.__delattr__" || e == "code.__new__" ||
       e == "function.__new__" || starts("gc.get_") || e == "sys._current_frames" ||
-      e == "sys._getframe" || starts("cpython._PySys_ClearAuditHooks"))
+      e == "sys._getframe")
     return "tamper";
   if (e == "open" || starts("os.") || starts("shutil.") || starts("tempfile.") ||
       starts("glob.") || starts("fcntl."))

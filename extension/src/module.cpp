@@ -85,6 +85,7 @@ py::dict event_fields(const std::string& name, py::tuple args, int skip_frames) 
   static const char* origins[] = {"unknown", "module", "dynamic"};
   out["code_origin"] = origins[static_cast<int>(ev.code_origin)];
   out["env_key"] = text_or_none(ev.env_key);
+  out["attribute"] = text_or_none(ev.attribute);
   out["opaque"] = data.opaque;
   return out;
 }
@@ -136,4 +137,6 @@ PYBIND11_MODULE_EXEC(_core_impl, m) {
   m.def("_event_fields", &event_fields, py::arg("event"), py::arg("args"), py::arg("skip_frames") = 0,
         "The typed fields auditwall reads from an audit event's arguments (for tests).");
   m.def("_caller", &caller, py::arg("skip_frames") = 0, "The calling module as the hook would find it (for tests).");
+  m.def("_in_stdlib", [](const std::string& file) { return events::in_stdlib(file); }, py::arg("file"),
+        "Whether the hook counts a code object's file as the standard library's (for tests).");
 }

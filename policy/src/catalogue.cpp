@@ -22,7 +22,6 @@ constexpr Entry kCatalogue[] = {
     {"code.__new__", Family::tamper, ""},
     {"compile", Family::code, ""},
     {"cpython.PyInterpreterState_New", Family::tamper, ""},
-    {"cpython._PySys_ClearAuditHooks", Family::tamper, ""},
     {"cpython.run_command", Family::code, ""},
     {"cpython.run_interactivehook", Family::code, ""},
     {"cpython.run_startup", Family::code, ""},

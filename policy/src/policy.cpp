@@ -58,7 +58,9 @@ enum Select : unsigned {
 constexpr unsigned kWriteKinds = kAccessWrite | kAccessCreate | kAccessTruncate | kAccessAppend;
 
 bool is_function_internal(std::string_view attribute) noexcept {
-  for (std::string_view a : {"__code__", "__globals__", "__defaults__", "__kwdefaults__",
+  // Not __defaults__ / __kwdefaults__: they change argument values, not the code that runs,
+  // and the standard library sets them (namedtuple sets __new__.__defaults__).
+  for (std::string_view a : {"__code__", "__globals__",
                              "__closure__", "__builtins__"}) {
     if (attribute == a) return true;
   }

@@ -80,6 +80,49 @@ TEST(BuiltinStrict, NormalProgramsKeepWorking) {
   Event marshal;
   marshal.name = "marshal.loads";
   EXPECT_FALSE(p->evaluate(marshal).blocks());
+  // namedtuple sets __new__.__defaults__: not a tamper event
+  setattr.attribute = "__defaults__";
+  EXPECT_FALSE(p->evaluate(setattr).blocks());
+}
+
+TEST(BuiltinStrict, StartUpAsyncioAndShutilKeepWorking) {
+  auto p = builtin("strict");
+  // Python's start-up wraps the standard streams' descriptors: open of an fd, no path
+  Event stdout_open;
+  stdout_open.name = "open";
+  stdout_open.open_mode = "w";
+  EXPECT_EQ(verdict(*p, stdout_open), "default:allow");
+  // asyncio's event loop makes a socket pair; types.coroutine flags a code object
+  Event sock;
+  sock.name = "socket.__new__";
+  sock.address_family = AF_UNIX;
+  EXPECT_FALSE(p->evaluate(sock).blocks());
+  Event code_new;
+  code_new.name = "code.__new__";
+  code_new.caller_module = "types";
+  code_new.caller_in_stdlib = true;
+  EXPECT_EQ(verdict(*p, code_new), "strict-stdlib-coroutine-flag:allow");
+  Event set_code;
+  set_code.name = "object.__setattr__";
+  set_code.attribute = "__code__";
+  set_code.caller_module = "types";
+  set_code.caller_in_stdlib = true;
+  EXPECT_EQ(verdict(*p, set_code), "strict-stdlib-coroutine-flag:allow");
+  set_code.caller_in_stdlib = false;  // a module named "types" outside the standard library
+  EXPECT_EQ(verdict(*p, set_code), "strict-no-tampering:deny");
+  code_new.caller_module = "plugin";
+  EXPECT_EQ(verdict(*p, code_new), "strict-no-tampering:deny");
+  // shutil's intent events pass; the open/os.* events beneath them decide
+  EXPECT_EQ(verdict(*p, with_path("shutil.copyfile", std::string_view("\0<opaque>", 9), {})), "strict-shutil-intent:allow");
+  EXPECT_EQ(verdict(*p, with_path("os.remove", "/tmp/d/x", {})), "strict-temp-files:allow");
+  // every use of the network is still denied
+  Event bind = connect("127.0.0.1", 0);
+  bind.name = "socket.bind";
+  EXPECT_EQ(verdict(*p, bind), "strict-no-network:deny");
+  Event resolve;
+  resolve.name = "socket.getaddrinfo";
+  resolve.host = "example.com";
+  EXPECT_EQ(verdict(*p, resolve), "strict-no-network:deny");
 }
 
 TEST(BuiltinWebService, StopsTheClassicPaths) {

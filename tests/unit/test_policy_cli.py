@@ -71,13 +71,13 @@ def test_explain_shows_rules_that_do_not_match_and_the_default():
     result = auditwall("policy", "explain", "builtin:strict",
                        "--event", "open", "out.txt", "w", cwd="/")
     assert result.returncode == 0, result.stderr
-    assert ("  no match       rule 'strict-temp-files' (line 28): 'path' does not hold"
+    assert ("  no match       rule 'strict-temp-files' (line 46): 'path' does not hold"
             in result.stdout.splitlines())
     assert result.stdout.splitlines()[-1] == "decision: no rule matches; default: deny"
     ok = auditwall("policy", "explain", "builtin:strict",
                    "--event", "open", "/tmp/out.txt", "w")
     assert ok.stdout.splitlines()[-1] == (
-        "decision: rule 'strict-temp-files' (line 28) decides: allow")
+        "decision: rule 'strict-temp-files' (line 46) decides: allow")
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

@@ -141,9 +141,9 @@ struct Event {
 
   // tamper: the attribute set or deleted (object.__setattr__, object.__delattr__), e.g.
   // "__code__". The `tamper` family selects these two events only when this field names an
-  // attribute that changes what a function runs (__code__, __globals__, __defaults__,
-  // __kwdefaults__, __closure__, __builtins__), so that ordinary class attribute assignments
-  // (enum, dataclasses) stay outside it; the hook must fill it for them to be selected.
+  // attribute that changes what a function runs (__code__, __globals__, __closure__,
+  // __builtins__), so that ordinary attribute assignments (enum, dataclasses, namedtuple's
+  // __defaults__) stay outside it; the hook fills it (and reads it for object.__getattr__).
   std::string_view attribute;
 
   // who made the call; filled only when Policy::needs_caller() says so
