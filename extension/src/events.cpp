@@ -2,12 +2,15 @@
 #include "events.hpp"
 
 #include <frameobject.h>
+#include <dirent.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 
@@ -708,6 +711,42 @@ void extract(const char* name, PyObject* args, EventData& out, int skip_frames) 
   if (it != table.end() && it->second != nullptr) it->second(args, out);
   fill_cwd(out);
   if (PyErr_Occurred()) PyErr_Clear();
+}
+
+std::vector<std::string> open_directories() {
+  std::vector<std::string> out;
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return out;
+  const int own = dirfd(fds);
+  while (const dirent* entry = readdir(fds)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    const long fd = std::strtol(entry->d_name, nullptr, 10);
+    if (fd == own) continue;
+    struct stat st {};
+    std::string dir;
+    if (fstat(static_cast<int>(fd), &st) != 0 || !S_ISDIR(st.st_mode) || !fd_directory(fd, dir)) continue;
+    if (std::find(out.begin(), out.end(), dir) == out.end()) out.push_back(std::move(dir));
+  }
+  closedir(fds);
+  return out;
+}
+
+bool resolve_links(const std::string& path, std::string& out) {
+  if (path.empty() || path[0] != '/') return false;
+  if (char* full = realpath(path.c_str(), nullptr)) {
+    out = full;
+    std::free(full);
+    return true;
+  }
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+  char* full = realpath(dir.c_str(), nullptr);
+  if (full == nullptr) return false;
+  out = full;
+  std::free(full);
+  if (out.back() != '/') out += '/';
+  out += path.substr(slash + 1);
+  return true;
 }
 
 bool stdlib_known() { return stdlib_dirs() != nullptr; }

@@ -52,6 +52,14 @@ class EventData {
 /// that forwards events, in tests).
 void extract(const char* name, PyObject* args, EventData& out, int skip_frames = 0);
 
+/// The directories the process holds open (from /proc/self/fd), for an os.open of a relative
+/// name whose `dir_fd` the event does not carry. Runs no Python code.
+std::vector<std::string> open_directories();
+
+/// `path` with every symbolic link resolved (realpath(3)); for a file that does not exist yet,
+/// its directory resolved plus its name. False when neither can be resolved.
+bool resolve_links(const std::string& path, std::string& out);
+
 /// The first Python frame that is not auditwall's own nor the import machinery's.
 struct Caller {
   std::string module;  ///< the frame's module `__name__`, "" when unknown

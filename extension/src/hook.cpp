@@ -298,6 +298,71 @@ void raise_violation(const char* event, const std::string& rule, const std::stri
   Py_DECREF(exc);
 }
 
+// The first deny/kill rule that the policy tried on `event` and found not matching, as the
+// decision it would make: for an event whose argument the hook could not read.
+Decision worst_case(const Policy& policy, const policy::Event& event, const Decision& decided) {
+  // A rule without match decided without looking at any argument.
+  if (decided.rule != nullptr && decided.rule->match == nullptr) return decided;
+  const policy::Explanation why = policy.explain(event);
+  for (const policy::ExplainStep& step : why.steps) {
+    const policy::Rule& rule = *step.rule;
+    if (step.outcome != policy::ExplainStep::Outcome::no_match) continue;
+    if (rule.action != policy::Action::deny && rule.action != policy::Action::kill) continue;
+    Decision d;
+    d.action = rule.action;
+    d.rule = &rule;
+    d.mode = policy.mode() == policy::Mode::monitor || (rule.has_mode && rule.mode == policy::Mode::monitor)
+                 ? policy::Mode::monitor
+                 : policy::Mode::enforce;
+    return d;
+  }
+  return decided;
+}
+
+// The strictest of two decisions: kill, then deny, then log, then allow; enforced first.
+const Decision& stricter(const Decision& a, const Decision& b) {
+  auto rank = [](const Decision& d) {
+    const int action = d.action == policy::Action::kill ? 3 : d.action == policy::Action::deny ? 2
+                       : d.action == policy::Action::log ? 1 : 0;
+    return action * 2 + (d.mode == policy::Mode::enforce ? 1 : 0);
+  };
+  return rank(b) > rank(a) ? b : a;
+}
+
+// The other names of the file an `open` for writing reaches, each decided on as well (the
+// strictest decision wins): the path with its symbolic links resolved, and, for os.open (no
+// mode string) of a relative name, the name in each directory the process holds open, since
+// the event does not say which `dir_fd` the call was given. A check at the event, so a link
+// changed between the check and the open is not seen (docs/events.md).
+Decision other_names(const Policy& policy, const policy::EventPlan* plan, const policy::Event& event,
+                     Decision decision) {
+  const unsigned access = policy::access_of(event);
+  const unsigned writes = policy::kAccessWrite | policy::kAccessCreate | policy::kAccessTruncate |
+                          policy::kAccessAppend;
+  if (event.name != "open" || event.path.data() == nullptr || event.path.empty() ||
+      event.path == events::kOpaque || (access != 0 && (access & writes) == 0)) {
+    return decision;
+  }
+  std::vector<std::string> names;
+  std::string given(event.path.substr(0, event.path.find('\0')));
+  const bool relative = given[0] != '/';
+  if (relative && event.cwd.data() != nullptr) given = std::string(event.cwd) + "/" + given;
+  if (relative && event.open_mode.data() == nullptr) {
+    for (const std::string& dir : events::open_directories()) names.push_back(dir + "/" + std::string(event.path));
+  }
+  for (std::size_t i = 0, n = names.size(); i <= n; ++i) {
+    const std::string name = i < n ? names[i] : given;  // a copy: names grows below
+    std::string resolved;
+    if (events::resolve_links(name, resolved) && resolved != name) names.push_back(std::move(resolved));
+  }
+  policy::Event other = event;
+  for (const std::string& name : names) {
+    other.path = name;
+    decision = stricter(decision, policy.evaluate(other, plan));
+  }
+  return decision;
+}
+
 [[noreturn]] void kill_now(const std::string& message) {
   recorder::flush();
   std::fprintf(stderr, "%s; killing the process\n", message.c_str());
@@ -323,7 +388,12 @@ int decide(const Policy& policy, const char* event, PyObject* args, const policy
       data.event.caller_in_stdlib = events::in_stdlib(caller.file);
     }
   }
-  const Decision decision = policy.evaluate(data.event, plan);
+  Decision decision = policy.evaluate(data.event, plan);
+  if (!decision.blocks()) decision = other_names(policy, plan, data.event, decision);
+  // An argument that is not plain data is converted by the program's own code after the event
+  // (a PathLike given to subprocess or shutil): what the operation will use is unknown, so a
+  // deny rule that did not match the marker might match it. Fail closed.
+  if (data.opaque && !decision.blocks()) decision = worst_case(policy, data.event, decision);
   if (decision.rule == nullptr && decision.action == policy::Action::allow) return 0;
 
   // The call's text and the caller are for the log record and the denial only: an event that

@@ -67,7 +67,7 @@ bool is_function_internal(std::string_view attribute) noexcept {
   return false;
 }
 
-bool selected(unsigned select, const Event& event) noexcept {
+bool selected(unsigned select, const Event& event, Action action) noexcept {
   if (select & kSelectAlways) return true;
   if (select & (kSelectRead | kSelectWrite)) {
     // open(fd) wraps a descriptor the program already holds: no file is opened and the
@@ -75,8 +75,12 @@ bool selected(unsigned select, const Event& event) noexcept {
     // that names `open` itself does).
     if (event.path.empty()) return false;
     const unsigned access = access_of(event);
-    // An open event whose access cannot be told is both a read and a write: fail closed.
-    if (access == 0) return true;
+    // An open event whose access cannot be told (no mode, no flags) may be a read and a write:
+    // a restricting rule on either selects it; an allow rule only when it selects both, so
+    // that allowing reads never lets such an open write. Fail closed.
+    if (access == 0) {
+      return action != Action::allow || (select & (kSelectRead | kSelectWrite)) == (kSelectRead | kSelectWrite);
+    }
     if ((select & kSelectRead) && (access & kAccessRead)) return true;
     if ((select & kSelectWrite) && (access & kWriteKinds)) return true;
   }
@@ -287,8 +291,9 @@ Decision Policy::evaluate(const Event& event, const EventPlan* plan) const noexc
         if (has_glob_chars(on) && glob_match(on, event.name)) select = kSelectAlways;
       }
     }
-    if (select == 0 || !selected(select, event)) continue;
+    if (select == 0 || !selected(select, event, Action::deny)) continue;
     in_scope = true;
+    if (!selected(select, event, rule->action)) continue;
     if (!rule_matches(*rule, facts)) continue;
     decision.action = rule->action;
     decision.rule = rule;
@@ -316,7 +321,7 @@ Explanation Policy::explain(const Event& event) const {
     const unsigned select = selection(rule, event.name);
     if (select == 0) {
       step.detail = "'on' does not select " + name;
-    } else if (!selected(select, event)) {
+    } else if (!selected(select, event, Action::deny)) {
       step.detail = (select & kSelectTamper)
                         ? "'on' selects " + name + " only for function internals (__code__, ...)"
                     : event.path.empty()
@@ -325,7 +330,12 @@ Explanation Policy::explain(const Event& event) const {
                         : "'on' selects " + name + " only for " +
                               ((select & kSelectRead) ? "reading" : "writing") +
                               ", and the access is not that";
-    } else if (in_scope = true; rule.match != nullptr && !facts.carries(rule.match->fields)) {
+    } else if (in_scope = true; !selected(select, event, rule.action)) {
+      step.detail = "'on' selects " + name + " only for " +
+                    ((select & kSelectRead) ? "reading" : "writing") +
+                    ", and an open whose access cannot be told may do both: an allow rule must "
+                    "select both to cover it";
+    } else if (rule.match != nullptr && !facts.carries(rule.match->fields)) {
       step.outcome = Outcome::missing_fields;
       step.detail = "the event has no " + missing_fields(rule.match->fields, facts) +
                     ", which the rule's match needs";

@@ -135,6 +135,31 @@ rules:
   EXPECT_EQ(verdict(*p, os_open), "writes:log");
 }
 
+TEST(AccessMatcher, AnOpenOfUnknownAccessIsNotCoveredByAllowingReads) {
+  auto p = compile(R"YAML(version: 1
+default: deny
+rules:
+  - id: reads
+    on: file.read
+    action: allow
+)YAML");
+  Event unknown;  // no mode string, no flags: it may read and write
+  unknown.name = "open";
+  unknown.path = "/x";
+  EXPECT_EQ(verdict(*p, unknown), "default:deny");
+  unknown.open_mode = "r";
+  EXPECT_EQ(verdict(*p, unknown), "reads:allow");
+  auto both = compile(R"YAML(version: 1
+default: deny
+rules:
+  - id: any-access
+    on: [file.read, file.write]
+    action: allow
+)YAML");
+  unknown.open_mode = {};
+  EXPECT_EQ(verdict(*both, unknown), "any-access:allow");
+}
+
 TEST(ProcessMatchers, ExecutableArgvAndCommand) {
   auto p = compile(R"YAML(version: 1
 rules:
