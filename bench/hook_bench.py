@@ -6,7 +6,7 @@ Measures an event that no rule names (`sys._getframe`, raised from C on every ca
   none         no audit hook
   c-empty      an empty C audit hook (built here from C source, returns 0)
   auditwall    auditwall armed with a policy whose rules name other events
-  python-hook  a pure-Python hook doing the same check (is the event named by a rule?)
+  python-hook  the pure-Python reference (bench/pure_python_reference.py) with the same policy
 
 and reports nanoseconds per event (best of several runs, wall clock) and, with valgrind,
 instructions per event by callgrind, which are exact and machine-independent. auditwall's
@@ -27,6 +27,7 @@ import sysconfig
 import tempfile
 
 CONFIGS = ["none", "c-empty", "auditwall", "python-hook"]
+BENCH = pathlib.Path(__file__).resolve().parent
 BUDGET_INSTRUCTIONS = 50
 
 EMPTY_HOOK_C = r"""
@@ -71,11 +72,9 @@ elif config == 'auditwall':
     import auditwall
     auditwall.activate(sys.argv[4])
 elif config == 'python-hook':
-    RULES = frozenset(['os.system', 'os.exec', 'os.posix_spawn', 'subprocess.Popen', 'pickle.find_class'])
-    def hook(event, args):
-        if event in RULES:
-            raise PermissionError(event)
-    sys.addaudithook(hook)
+    sys.path.insert(0, sys.argv[5])
+    import pure_python_reference
+    pure_python_reference.install(sys.argv[4])
 seen = []
 if '--check' in sys.argv:
     # prove the measured call raises an event (a second hook counts it)
@@ -121,6 +120,8 @@ def child_argv(python, config, n, repeats, hook_dir, policy):
         argv.append(str(hook_dir))
     elif config == "auditwall":
         argv.append(str(policy))
+    elif config == "python-hook":
+        argv += [str(policy), str(BENCH)]
     return argv
 
 

@@ -518,7 +518,7 @@ def write_report(res, out_md, png_name):
                   "instructions executed inside the C hook function (callgrind "
                   "`--toggle-collect`), the exact figure for the 50-instruction budget.", ""]
         if "results" in hb:
-            lines += ["| CPython | none ns | empty C hook ns | auditwall ns | Python set-lookup "
+            lines += ["| CPython | none ns | empty C hook ns | auditwall ns | pure-Python reference "
                       "hook ns | in hook: empty C | in hook: auditwall | auditwall over empty |",
                       "|---|---:|---:|---:|---:|---:|---:|---:|"]
             for r in hb["results"]:
