@@ -309,3 +309,62 @@ raise SystemError('uncaught')
     assert "Exception ignored in audit hook" in ran.stderr, ran
     for event in events:
         assert logged(ran.stderr, event, "deny"), (event, ran)
+
+
+# An internal error: the hook reads a huge argv list into its own vector of views, which
+# cannot be allocated under an address-space limit (std::bad_alloc inside the hook). The list
+# itself is allocated before the limit is set.
+INTERNAL_ERROR = """
+import resource, sys, auditwall
+auditwall.activate(sys.argv[1])
+argv = ['/bin/true'] * 8_000_000                  # 64 MB of references to one str
+def attempt(what):
+    try:
+        sys.audit('os.exec', '/bin/true', argv, None)
+        print(what, 'allowed')
+    except PermissionError as e:
+        print(what, 'denied', type(e).__name__, 'internal error' in str(e), getattr(e, 'rule', None))
+attempt('unlimited')
+if sys.argv[2] == 'limit':
+    with open('/proc/self/status') as status:
+        size_kb = next(int(line.split()[1]) for line in status if line.startswith('VmSize:'))
+    # room for the interpreter to go on, not for the hook's 128 MB vector
+    limit = (size_kb + 48 * 1024) * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    attempt('limited')
+    attempt('again')
+    print('still running')
+"""
+
+ALLOW_TRUE = """\
+version: 1
+mode: {mode}
+default: deny
+rules:
+  - id: true-only
+    on: process
+    match: {{executable: [/bin/true]}}
+    action: allow
+"""
+
+
+def test_internal_error_in_enforce_mode_denies_and_reports(python, policy_file):
+    policy = policy_file(ALLOW_TRUE.format(mode="enforce"))
+    plain = python("-c", INTERNAL_ERROR, policy, "none")
+    assert plain.lines == ["unlimited allowed"], plain
+    ran = python("-c", INTERNAL_ERROR, policy, "limit")
+    # the policy allows the event; the hook cannot check it, so it fails closed, says why on
+    # stderr, raises a PermissionError that is not a policy decision, and the interpreter goes on
+    assert ran.returncode == 0, ran
+    assert ran.lines == ["unlimited allowed", "limited denied PermissionError True None",
+                         "again denied PermissionError True None", "still running"], ran
+    assert ran.stderr.count("auditwall: internal error while checking os.exec") == 2, ran
+    assert "denied (fail closed)" in ran.stderr, ran
+
+
+def test_internal_error_in_monitor_mode_allows_and_reports(python, policy_file):
+    policy = policy_file(ALLOW_TRUE.format(mode="monitor"))
+    ran = python("-c", INTERNAL_ERROR, policy, "limit")
+    assert ran.returncode == 0, ran
+    assert ran.lines == ["unlimited allowed", "limited allowed", "again allowed", "still running"], ran
+    assert "allowed (monitor mode)" in ran.stderr, ran
