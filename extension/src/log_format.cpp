@@ -308,6 +308,7 @@ std::string second_prefix(std::int64_t ts_ns) {
 const char* family_of_event(std::string_view e) noexcept {
   auto starts = [&](std::string_view p) { return e.substr(0, p.size()) == p; };
   if (starts("auditwall.")) return "auditwall";
+  if (starts("syscall.")) return "syscall";  // the kernel layer's reports (syscall_log.cpp)
   if (e == "exec" || e == "compile" || starts("cpython.run_")) return "code";
   if (e == "pickle.find_class" || starts("marshal.")) return "deserialize";
   if (e == "os.system" || starts("os.exec") || starts("os.posix_spawn") || starts("os.spawn") ||

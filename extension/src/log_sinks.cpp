@@ -159,12 +159,13 @@ spdlog::file_event_handlers big_buffers() {
   return handlers;
 }
 
-std::shared_ptr<spdlog::sinks::sink> stderr_sink(bool& tty, std::string& error) {
+std::shared_ptr<spdlog::sinks::sink> stderr_sink(Output& out, std::string& error) {
   // A private copy of fd 2: records keep reaching the original stderr if the program closes
   // fd 2, and never land in a file that later reuses that number.
   const int fd = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
   if (fd < 0) error = errno_text("stderr is not open", errno);
-  tty = fd >= 0 && ::isatty(fd) == 1;
+  out.tty = fd >= 0 && ::isatty(fd) == 1;
+  out.fd = fd;
   return std::make_shared<FdSink>(fd, "stderr");
 }
 
@@ -188,6 +189,7 @@ bool open_output(const recorder::Config& config,
   std::shared_ptr<spdlog::sinks::sink> sink;
   bool ok = true;
   out.tty = false;
+  out.fd = -1;
   try {
     switch (config.sink) {
       case Sink::none:
@@ -218,7 +220,7 @@ bool open_output(const recorder::Config& config,
       }
       case Sink::stderr_:
         out.name = "stderr";
-        sink = stderr_sink(out.tty, error);
+        sink = stderr_sink(out, error);
         ok = error.empty();
         break;
     }
@@ -227,7 +229,7 @@ bool open_output(const recorder::Config& config,
     error = std::string(e.what()) + "; logging to stderr instead";
     out.name = "stderr";
     std::string ignored;
-    sink = stderr_sink(out.tty, ignored);
+    sink = stderr_sink(out, ignored);
     ok = false;
   }
   out.logger = std::make_shared<spdlog::logger>("auditwall", std::move(sink));

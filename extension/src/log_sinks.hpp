@@ -17,6 +17,7 @@ struct Output {
   std::shared_ptr<spdlog::logger> logger;
   std::string name;   ///< "stderr", "file:PATH", "syslog:SOCKET", "none"
   bool tty = false;   ///< the output is a terminal (selects text and colours by default)
+  int fd = -1;        ///< for stderr: the private copy of fd 2 that records are written to
 };
 
 /// Opens the output `config` names. On failure (an unwritable path, a closed stderr) returns

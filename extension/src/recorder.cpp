@@ -19,6 +19,7 @@
 
 #include "log_format.hpp"
 #include "log_sinks.hpp"
+#include "syscall_log.hpp"
 
 namespace auditwall::recorder {
 namespace {
@@ -72,7 +73,7 @@ struct Counts {
 // finalisation, after static destructors may have run.
 struct State {
   // Lock order: write_mutex, then mutex. The producer only takes `mutex`.
-  std::mutex mutex;        // buffer, counters, rate table, seq, config
+  std::mutex mutex;        // buffer, counters, rate table, config
   std::mutex write_mutex;  // the output, and `back`
   std::condition_variable wake;   // producer -> writer
   std::condition_variable space;  // writer -> producer waiting on a full buffer
@@ -82,7 +83,6 @@ struct State {
   log::JsonFormatter json;
   log::Bytes chunk;
   Record decoded;
-  std::uint64_t seq = 0;
   std::int32_t pid = 0;
   bool configured = false;
   Config config;
@@ -111,6 +111,10 @@ struct State {
   std::mutex error_mutex;
   bool warned = false;
 };
+
+// `seq`: lock-free, so that the kernel layer's reports (syscall_log.cpp), written from a
+// signal handler, share the numbering.
+std::atomic<std::uint64_t> g_seq{0};
 
 // Read without the lock by logs(): whether the configured sink is `none`.
 std::atomic<bool> g_sink_none{false};
@@ -209,7 +213,7 @@ void emit_dropped(State& s, bool all) {
     r.kind = Kind::dropped;
     r.word = slot.word;
     r.mode = slot.mode;
-    r.seq = ++s.seq;
+    r.seq = next_seq();
     r.ts_ns = now;
     r.pid = s.pid;
     r.tid = current_tid();
@@ -304,6 +308,7 @@ bool apply_config(State& s, const Config& config, std::string& error) {
   s.color = s.text && (config.color == 1 ||
                        (config.color == -1 && s.output.tty && (no_color == nullptr || !*no_color)));
   s.configured = true;
+  syscall_log::set_output(s.config, s.output, s.text, s.color);
   return ok;
 }
 
@@ -364,6 +369,7 @@ void at_exit() {
     s.exiting = true;
   }
   flush_now(s, true);  // the records and rate-limit notes first: the summary counts them
+  syscall_log::write_dropped();
   if (s.config.summary) {
     write_summary(s);
     flush_now(s, true);
@@ -402,7 +408,7 @@ void after_fork_child() {
   s.pid = static_cast<std::int32_t>(::getpid());
   s.front.clear();
   s.back.clear();
-  s.seq = 0;
+  g_seq.store(0, std::memory_order_relaxed);
   s.records = 0;
   s.rate_limited = 0;
   s.pending_dropped = 0;
@@ -528,7 +534,7 @@ void write_summary(State& s) {
     r.kind = Kind::summary;
     r.word = Word::log;
     r.mode = p->mode();
-    r.seq = ++s.seq;
+    r.seq = next_seq();
     r.ts_ns = now_ns();
     r.pid = s.pid;
     r.tid = current_tid();
@@ -541,6 +547,8 @@ void write_summary(State& s) {
 }
 
 }  // namespace
+
+std::uint64_t next_seq() noexcept { return g_seq.fetch_add(1, std::memory_order_relaxed) + 1; }
 
 bool logs(const policy::Decision& decision) noexcept {
   if (decision.action == policy::Action::allow && decision.rule != nullptr) return false;
@@ -583,7 +591,7 @@ void record(const policy::Policy& policy, const policy::Decision& decision,
     Record r;
     r.word = word;
     r.mode = decision.mode;
-    r.seq = ++s.seq;
+    r.seq = next_seq();
     r.ts_ns = now;
     r.pid = s.pid;
     r.tid = current_tid();
@@ -740,9 +748,10 @@ Stats stats() {
   Stats out;
   std::lock_guard<std::mutex> lock(s.mutex);
   out.sink = s.configured ? s.output.name : "";
-  out.records = s.records;
+  // With the kernel layer's records, written past the buffer (syscall_log.cpp).
+  out.records = s.records + syscall_log::records();
   out.rate_limited = s.rate_limited;
-  out.sink_errors = s.sink_errors.load(std::memory_order_relaxed);
+  out.sink_errors = s.sink_errors.load(std::memory_order_relaxed) + syscall_log::errors();
   {
     std::lock_guard<std::mutex> error_lock(s.error_mutex);
     out.last_error = s.last_error;

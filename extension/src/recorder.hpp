@@ -36,6 +36,10 @@ bool logs(const policy::Decision& decision) noexcept;
 /// and problems show at start-up; record() does it itself when it was not called.
 void prepare(const policy::Policy& policy) noexcept;
 
+/// The next record's `seq` (1, 2, 3... per process; 1 again in a forked child). Lock-free
+/// and async-signal-safe.
+std::uint64_t next_seq() noexcept;
+
 /// Writes out everything buffered and flushes the sink, on the calling thread. Used before a
 /// kill, and by the exit and fork handlers. Never throws.
 void flush() noexcept;

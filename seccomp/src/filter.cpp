@@ -22,9 +22,11 @@ using Ctx = std::unique_ptr<void, CtxRelease>;
 // Syscalls that libc and CPython make with every signal blocked (posix_spawn, system() and
 // _posixsubprocess block them around clone and vfork). A trap there cannot reach the
 // reporter's handler: the kernel would kill the process instead. They go to the supervisor
-// thread through a user notification.
+// thread through a user notification. So does every watched call in monitor mode: the
+// supervisor reports it and lets it run (reporter.cpp says why).
 bool through_supervisor(const Filter& filter, const SyscallRule& rule) {
   if (filter.stage != Stage::armed) return false;
+  if (rule.verdict == Verdict::log) return true;
   if (rule.verdict != Verdict::deny && rule.verdict != Verdict::kill) return false;
   return rule.syscall == "fork" || rule.syscall == "vfork" || rule.syscall == "clone";
 }
@@ -82,8 +84,10 @@ Ctx make_context(const Filter& filter, bool notify, std::string& error) {
     }
     std::uint32_t action = action_for(filter.stage, rule.verdict);
     if (through_supervisor(filter, rule)) {
-      action = notify ? SCMP_ACT_NOTIFY
-                      : action_for(Stage::pre_exec, rule.verdict);  // unreported, still denied
+      // Without a listener, or (for a watched call) without "continue": still denied, or
+      // still logged by the kernel, but not reported here.
+      const bool reported = notify && (rule.verdict != Verdict::log || can_continue());
+      action = reported ? SCMP_ACT_NOTIFY : action_for(Stage::pre_exec, rule.verdict);
     }
     rc = seccomp_rule_add_array(ctx.get(), action, nr,
                                 static_cast<unsigned>(tests.size()),
@@ -125,9 +129,17 @@ bool available(std::string& why) {
   return true;
 }
 
-int install(const Filter& filter, std::string& error, const std::string& log_suffix) {
+int install(const Filter& filter, std::string& error, ReportFn report) {
   bool notify = false;
   for (const SyscallRule& rule : filter.rules) notify = notify || through_supervisor(filter, rule);
+  // Without "continue" a supervisor cannot let a watched call run: monitor rules then go to
+  // the kernel's audit log (SCMP_ACT_LOG), unreported here.
+  if (!can_continue()) {
+    notify = false;
+    for (const SyscallRule& rule : filter.rules) {
+      notify = notify || (through_supervisor(filter, rule) && rule.verdict != Verdict::log);
+    }
+  }
   Ctx ctx = make_context(filter, notify, error);
   if (!ctx) return -EINVAL;
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
@@ -137,7 +149,7 @@ int install(const Filter& filter, std::string& error, const std::string& log_suf
   }
   if (filter.stage == Stage::armed) {
     // The handler must be in place before the first trap can fire.
-    if (int rc = install_reporter(filter, log_suffix, error); rc != 0) return rc;
+    if (int rc = install_reporter(filter, report, error); rc != 0) return rc;
   }
   int rc = seccomp_load(ctx.get());
   if (rc == -EBUSY && notify) {

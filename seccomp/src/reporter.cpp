@@ -12,12 +12,20 @@
 // The exception is process creation. libc's posix_spawn and system() and CPython's
 // _posixsubprocess block every signal around clone and vfork, so a trap there would kill the
 // process. Those rules exist only when the policy denies every fork; they use a user
-// notification answered by a supervisor thread, which reports the same line and answers EPERM.
+// notification answered by a supervisor thread, which reports the same way and answers EPERM.
+//
+// Monitor mode uses the supervisor for every rule: a trapped call cannot be let through
+// (the handler would have to make it again, past the filter), whereas a supervisor answers
+// "continue" and the kernel runs the call as it was made. It works where a trap cannot: with
+// signals blocked, in a vfork child whose handlers are reset, in a program that is not Python.
+//
+// Reports go to the ReportFn given to install(), which must be async-signal-safe.
 #include <fcntl.h>
 #include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -34,20 +42,22 @@ namespace {
 #ifndef SYS_SECCOMP
 constexpr int SYS_SECCOMP = 1;  // si_code of a seccomp SIGSYS
 #endif
+// SECCOMP_USER_NOTIF_FLAG_CONTINUE (Linux 5.5), which libseccomp 2.5's header may lack.
+constexpr std::uint32_t kContinue = 1;
 
 struct Entry {
   int nr;
-  bool kill;
+  Verdict verdict;
   char name[32];
   char rule[48];
 };
 
-// Written once, before the filter is loaded; read by the handler only. Fixed-size, so the
-// handler allocates nothing and calls nothing but write(2) and kill(2).
+// Written once, before the filter is loaded; read by the handler and the supervisor only.
+// Fixed-size, so that reporting allocates nothing.
 constexpr std::size_t kMaxEntries = 256;
 Entry g_entries[kMaxEntries];
 std::size_t g_count = 0;
-char g_suffix[160];
+ReportFn g_report = nullptr;
 
 void copy_cut(char* dst, std::size_t size, const std::string& src) {
   std::size_t n = std::min(size - 1, src.size());
@@ -74,6 +84,31 @@ struct Line {
   }
 };
 
+// The report when no ReportFn was given: one line on stderr. Async-signal-safe.
+void report_line(const Report& report) noexcept {
+  Line line;
+  line.add("auditwall: ");
+  line.add(report.verdict == Verdict::kill  ? "kill"
+           : report.verdict == Verdict::log ? "would-deny"
+                                            : "deny");
+  line.add(" syscall ");
+  if (*report.syscall != '\0') {
+    line.add(report.syscall);
+  } else {
+    line.add("#");
+    line.add_number(report.nr);
+  }
+  line.add(" rule=");
+  line.add(report.rule);
+  line.add(" pid=");
+  line.add_number(report.pid);
+  line.add(" tid=");
+  line.add_number(report.tid);
+  line.add("\n");
+  ssize_t ignored = write(STDERR_FILENO, line.text, line.len);
+  (void)ignored;
+}
+
 void set_return(void* context, long value) {
   auto* uc = static_cast<ucontext_t*>(context);
 #if defined(__x86_64__)
@@ -85,9 +120,19 @@ void set_return(void* context, long value) {
 #endif
 }
 
-// Writes the report line for syscall `nr` made by thread `tid` of process `pid`. Returns
-// whether the rule kills. Async-signal-safe.
-bool report(int nr, long pid, long tid) {
+void arguments_of(const void* context, std::uint64_t (&args)[6]) {
+  const auto* uc = static_cast<const ucontext_t*>(context);
+#if defined(__x86_64__)
+  const int regs[6] = {REG_RDI, REG_RSI, REG_RDX, REG_R10, REG_R8, REG_R9};
+  for (int i = 0; i < 6; ++i) args[i] = static_cast<std::uint64_t>(uc->uc_mcontext.gregs[regs[i]]);
+#elif defined(__aarch64__)
+  for (int i = 0; i < 6; ++i) args[i] = uc->uc_mcontext.regs[i];
+#endif
+}
+
+// Reports syscall `nr` made by thread `tid` of process `pid`, with verdict `fallback` when no
+// rule names it, and returns the verdict. Async-signal-safe.
+Verdict report(int nr, long pid, long tid, const std::uint64_t (&args)[6], Verdict fallback) {
   const Entry* entry = nullptr;
   for (std::size_t i = 0; i < g_count; ++i) {
     if (g_entries[i].nr == nr) {
@@ -95,33 +140,29 @@ bool report(int nr, long pid, long tid) {
       break;
     }
   }
-  const bool kill_it = entry != nullptr && entry->kill;
-  Line line;
-  line.add(kill_it ? "auditwall: kill syscall " : "auditwall: deny syscall ");
-  if (entry != nullptr) {
-    line.add(entry->name);
-  } else {
-    line.add("#");
-    line.add_number(nr);
-  }
-  line.add(" event=syscall rule=");
-  line.add(entry != nullptr ? entry->rule : "seccomp");
-  line.add(" pid=");
-  line.add_number(pid);
-  line.add(" tid=");
-  line.add_number(tid);
-  line.add(g_suffix);
-  line.add("\n");
-  ssize_t ignored = write(STDERR_FILENO, line.text, line.len);
-  (void)ignored;
-  return kill_it;
+  Report r;
+  r.nr = nr;
+  r.syscall = entry != nullptr ? entry->name : "";
+  r.rule = entry != nullptr ? entry->rule : "seccomp";
+  r.verdict = entry != nullptr ? entry->verdict : fallback;
+  r.pid = pid;
+  r.tid = tid;
+  for (int i = 0; i < 6; ++i) r.args[i] = args[i];
+  (g_report != nullptr ? g_report : report_line)(r);
+  return r.verdict;
 }
 
 void on_sigsys(int, siginfo_t* info, void* context) {
   if (info->si_code != SYS_SECCOMP) return;  // sent by kill(), not by the filter
   const int saved_errno = errno;
   const long pid = syscall(SYS_getpid);
-  if (report(info->si_syscall, pid, syscall(SYS_gettid))) syscall(SYS_kill, pid, SIGKILL);
+  std::uint64_t args[6] = {};
+  arguments_of(context, args);
+  // Only deny and kill rules trap: a log rule goes to the supervisor, since a trapped call
+  // cannot be let through.
+  if (report(info->si_syscall, pid, syscall(SYS_gettid), args, Verdict::deny) == Verdict::kill) {
+    syscall(SYS_kill, pid, SIGKILL);
+  }
   set_return(context, -EPERM);
   errno = saved_errno;
 }
@@ -152,6 +193,8 @@ long process_of(long tid) {
 }
 
 // Answers each notification; like the SIGSYS handler it allocates nothing once started.
+// Notifications come from this process and from every process below it that shares the
+// filter (forked children, programs they run), for as long as this thread runs.
 void* supervise(void* arg) {
   const int fd = static_cast<int>(reinterpret_cast<std::intptr_t>(arg));
   seccomp_notif* req = nullptr;
@@ -164,11 +207,20 @@ void* supervise(void* arg) {
     if (rc != 0) break;  // the listener is gone: nothing more can arrive
     const long tid = static_cast<long>(req->pid);
     const long pid = process_of(tid);
-    const bool kill_it = report(req->data.nr, pid, tid);
-    if (kill_it) kill(static_cast<pid_t>(pid), SIGKILL);
+    std::uint64_t args[6];
+    for (int i = 0; i < 6; ++i) args[i] = req->data.args[i];
+    const Verdict verdict = report(req->data.nr, pid, tid, args, Verdict::deny);
+    if (verdict == Verdict::kill) kill(static_cast<pid_t>(pid), SIGKILL);
     std::memset(resp, 0, sizeof *resp);
     resp->id = req->id;
-    resp->error = -EPERM;
+    if (verdict == Verdict::log) {
+      // Monitor mode: the call runs as made. (The caller's memory could change between the
+      // report and the call; that only matters to a filter that decides, and this one
+      // watches.)
+      resp->flags = kContinue;
+    } else {
+      resp->error = -EPERM;
+    }
     seccomp_notify_respond(fd, resp);  // fails only when the caller is gone
   }
   seccomp_notify_free(req, resp);
@@ -198,10 +250,23 @@ int start_supervisor(int fd, std::string& error) {
   return 0;
 }
 
-int install_reporter(const Filter& filter, const std::string& log_suffix, std::string& error) {
+bool can_continue() noexcept {
+  if (seccomp_api_get() < 5) return false;  // no user notifications in libseccomp
+  utsname u{};
+  if (uname(&u) != 0) return false;
+  unsigned major = 0, minor = 0;
+  const char* at = u.release;
+  while (*at >= '0' && *at <= '9') major = major * 10 + static_cast<unsigned>(*at++ - '0');
+  if (*at == '.') ++at;
+  while (*at >= '0' && *at <= '9') minor = minor * 10 + static_cast<unsigned>(*at++ - '0');
+  return major > 5 || (major == 5 && minor >= 5);
+}
+
+int install_reporter(const Filter& filter, ReportFn report_fn, std::string& error) {
   g_count = 0;
+  g_report = report_fn;
   for (const SyscallRule& rule : filter.rules) {
-    if (rule.verdict != Verdict::deny && rule.verdict != Verdict::kill) continue;
+    if (rule.verdict == Verdict::enosys) continue;
     int nr = native_number(rule.syscall);
     if (nr < 0) continue;
     auto* end = g_entries + g_count;
@@ -212,11 +277,10 @@ int install_reporter(const Filter& filter, const std::string& log_suffix, std::s
     }
     Entry& e = g_entries[g_count++];
     e.nr = nr;
-    e.kill = rule.verdict == Verdict::kill;
+    e.verdict = rule.verdict;
     copy_cut(e.name, sizeof e.name, rule.syscall);
     copy_cut(e.rule, sizeof e.rule, rule.rule);
   }
-  copy_cut(g_suffix, sizeof g_suffix, log_suffix);
   struct sigaction action {};
   action.sa_sigaction = on_sigsys;
   action.sa_flags = SA_SIGINFO;

@@ -9,12 +9,14 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 
 import pytest
 
 from conftest import FIXTURES, ROOT, run
+from log_records import parse
 
 DENY_SYSTEM = FIXTURES / "deny-system.yaml"
 
@@ -52,6 +54,19 @@ def try_syscall(tmp_path_factory):
     out = tmp_path_factory.mktemp("bin") / "try-syscall"
     subprocess.run([compiler, "-O1", "-o", str(out), str(source)], check=True)
     return out
+
+
+def syscall_records(text, decision=None):
+    """The kernel layer's records in the log `text` (validated against the schema)."""
+    return [r for r in parse(text) if r["event"].startswith("syscall.")
+            and (decision is None or r["decision"] == decision)]
+
+
+def reported(text, syscall, decision, rule=r"seccomp-[a-z-]+"):
+    """The records of `decision` on a syscall matching the regex `syscall` under `rule`."""
+    return [r for r in syscall_records(text, decision)
+            if re.fullmatch(syscall, r["args"]["syscall"]) and re.fullmatch(rule, r["rule"])
+            and r["event"] == "syscall." + r["args"]["syscall"]]
 
 
 @pytest.fixture
@@ -178,46 +193,100 @@ def test_escape_is_stopped_and_reported_under_the_launcher(launch, escape, tmp_p
     assert ran.returncode == 0, ran
     assert not marker.exists(), ran
     assert "status 0" not in ran.lines, ran
-    assert re.search(rf"^auditwall: deny syscall {REPORTED_AS[name]} event=syscall "
-                     rf"rule=seccomp-(derived-process|unaudited) pid=\d+", ran.stderr, re.M), ran
+    records = reported(ran.stderr, REPORTED_AS[name], "deny",
+                       r"seccomp-(derived-process|unaudited)")
+    assert records, ran
+    assert all(r["mode"] == "enforce" and r["policy"] and r["pid"] > 0 for r in records), ran
+
+
+# In monitor mode glibc creates processes with clone3, which is not watched (its flags are
+# out of the filter's sight): the program it runs is, through execve.
+WATCHED_AS = {"ctypes-system": "(clone|execve)", "fork-exec": r"(clone|vfork|execve)",
+              "mknod": "mknodat"}
 
 
 @pytest.mark.parametrize("name", sorted(ESCAPES))
-def test_monitor_mode_lets_the_escape_run_and_names_what_is_watched(launch, escape, tmp_path,
-                                                                     name):
+def test_monitor_mode_lets_the_escape_run_and_logs_it_by_name(launch, escape, tmp_path, name):
     marker = tmp_path / "marker"
+    log = tmp_path / "events.jsonl"
     ran = launch(NO_PROCESSES, sys.executable, escape(name), marker,
-                 options=("--mode", "monitor"))
+                 options=("--mode", "monitor"), env={"AUDITWALL_LOG": f"file:{log}"})
     assert ran.returncode == 0, ran
     assert "status 0" in ran.lines, ran
     assert marker.exists(), ran
-    watched = re.search(r"^auditwall: monitor seccomp: .* the syscalls (.*) mode=monitor",
-                        ran.stderr, re.M)
-    assert watched, ran
-    names = watched.group(1).split(", ")
-    for syscall in ("execve", "clone", "vfork", "mknodat", "ptrace"):
-        assert syscall in names, ran
+    # In auditwall's own log (the sink AUDITWALL_LOG chose), by name, as would-deny.
+    text = log.read_text()
+    records = reported(text, WATCHED_AS[name], "would-deny",
+                       r"seccomp-(derived-process|unaudited)")
+    assert records, text
+    assert all(r["mode"] == "monitor" for r in records), text
+    assert not syscall_records(ran.stderr), ran
 
 
-def test_monitor_mode_calls_reach_the_kernel_audit_log(launch, escape, tmp_path):
-    dmesg = shutil.which("dmesg")
-    if dmesg is None or subprocess.run([dmesg], capture_output=True).returncode != 0:
-        pytest.skip("the kernel log cannot be read here")
-    marker = tmp_path / "marker"
-    ran = launch(NO_PROCESSES, sys.executable, "-c",
-                 "import os, sys; print(os.getpid()); os.mknod(sys.argv[1])", marker,
-                 options=("--mode", "monitor"))
+def test_monitor_mode_reports_calls_of_programs_that_are_not_python(launch, try_syscall,
+                                                                    tmp_path):
+    # try-syscall has no reporter of its own: its Python parent's supervisor reports its
+    # call, and the call runs (a trap would have killed it).
+    ran = launch(DENY_SYSTEM, sys.executable, "-c",
+                 "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)",
+                 try_syscall, "mknod", options=("--mode", "monitor"))
     assert ran.returncode == 0, ran
-    assert marker.exists(), ran
-    pid = ran.lines[0]
-    log = subprocess.run([dmesg], capture_output=True, text=True).stdout
-    # type=1326 is AUDIT_SECCOMP; 0x7ffc0000 is SECCOMP_RET_LOG.
-    records = [line for line in log.splitlines()
-               if "type=1326" in line and f" pid={pid} " in line and "code=0x7ffc0000" in line]
-    if not records:
-        pytest.skip("the kernel did not print audit records here (auditd or rate limits)")
-    mknodat = {"x86_64": 259, "aarch64": 33}.get(os.uname().machine)
-    assert any(f" syscall={mknodat} " in r for r in records), records
+    assert (tmp_path / "try-syscall.mknod").exists(), ran
+    records = reported(ran.stderr, "mknodat", "would-deny", "seccomp-unaudited")
+    assert len(records) == 1, ran
+    assert records[0]["args"]["reporter_pid"] != records[0]["pid"], ran
+
+
+def test_kernel_reports_go_to_the_chosen_sink_in_the_chosen_form(launch, tmp_path):
+    code = "import os\ntry:\n    os.mknod('x')\nexcept OSError as e:\n    print(e.errno)"
+    log = tmp_path / "events.log"
+    ran = launch(DENY_SYSTEM, sys.executable, "-c", code,
+                 env={"AUDITWALL_LOG": f"file:{log},format=text"})
+    assert ran.lines == ["1"], ran
+    assert "syscall" not in ran.stderr, ran
+    assert re.fullmatch(r"\S+Z auditwall\[\d+\] DENY syscall mknodat rule=seccomp-unaudited "
+                        r"mode=enforce\n", log.read_text()), log.read_text()
+    ran = launch(DENY_SYSTEM, sys.executable, "-c", code, env={"AUDITWALL_LOG": "none"})
+    assert ran.lines == ["1"], ran
+    assert ran.stderr == "", ran
+
+
+def test_kernel_reports_are_numbered_with_the_hook_records(launch, tmp_path):
+    ran = launch(DENY_SYSTEM, sys.executable, "-c", """\
+import os
+for attempt in range(2):
+    try:
+        os.system("true")
+    except PermissionError:
+        pass
+    try:
+        os.mknod("x")
+    except PermissionError:
+        pass
+""")
+    assert ran.returncode == 0, ran
+    # The hook's records go through the writer thread, the kernel's straight to the sink: the
+    # order of lines may differ, the numbering does not.
+    records = sorted(parse(ran.stderr), key=lambda r: r["seq"])
+    assert [r["seq"] for r in records] == [1, 2, 3, 4], ran
+    assert [r["event"] for r in records] == ["os.system", "syscall.mknodat"] * 2, ran
+
+
+def test_repeated_kernel_reports_are_rate_limited_and_counted(launch, tmp_path):
+    ran = launch(DENY_SYSTEM, sys.executable, "-c", """\
+import os
+for attempt in range(10):
+    try:
+        os.mknod("x")
+    except PermissionError:
+        pass
+""", env={"AUDITWALL_LOG": "stderr,rate_limit=3,window_ms=60000"})
+    assert ran.returncode == 0, ran
+    records = parse(ran.stderr)
+    assert len(syscall_records(ran.stderr)) == 3, ran
+    notes = [r for r in records if r["event"] == "auditwall.rate-limit"]
+    assert [(n["args"]["event"], n["args"]["dropped"]) for n in notes] == \
+        [("syscall.mknodat", 7)], ran
 
 
 # --- normal programs keep working ---------------------------------------------------------
@@ -271,7 +340,7 @@ def test_normal_programs_keep_working(launch, tmp_path):
     assert ran.returncode == 0, ran
     assert ran.lines == ["thread 499500", "asyncio ping", "json 2", "hash 2d711642", "fifo True",
                          "fork 285", "spawn 285", "forkserver 285", "true 0"], ran
-    assert "auditwall: deny syscall" not in ran.stderr, ran
+    assert not syscall_records(ran.stderr), ran
 
 
 def test_threads_and_asyncio_work_when_every_process_is_denied(launch, tmp_path):
@@ -285,7 +354,7 @@ print("asyncio", asyncio.run(main()))
 """)
     assert ran.returncode == 0, ran
     assert ran.lines == ["threads 285", "asyncio 7"], ran
-    assert "auditwall: deny syscall" not in ran.stderr, ran
+    assert not syscall_records(ran.stderr), ran
 
 
 def test_denied_connections_close_internet_sockets_only(launch, tmp_path):
@@ -303,8 +372,8 @@ for family in (socket.AF_INET, socket.AF_INET6, socket.AF_UNIX):
     ran = launch(NO_CONNECTIONS, sys.executable, "-c", code)
     assert ran.returncode == 0, ran
     assert ran.lines == ["AF_INET refused 1", "AF_INET6 refused 1", "AF_UNIX ok"], ran
-    assert re.search(r"^auditwall: deny syscall socket event=syscall rule=seccomp-derived-network",
-                     ran.stderr, re.M), ran
+    records = reported(ran.stderr, "socket", "deny", "seccomp-derived-network")
+    assert [r["args"]["syscall_args"][0] for r in records] == [socket.AF_INET, socket.AF_INET6], ran
 
 
 CTYPES_CONNECT = """\
@@ -336,7 +405,7 @@ def test_a_ctypes_connection_is_stopped_when_connections_are_denied(auditwall_ru
         ran = launch(NO_CONNECTIONS, sys.executable, script, port)
         assert ran.returncode == 0, ran
         assert ran.lines == ["refused 1"], ran
-        assert "auditwall: deny syscall socket " in ran.stderr, ran
+        assert reported(ran.stderr, "socket", "deny", "seccomp-derived-network"), ran
 
 
 def test_pidfd_send_signal_is_stopped(auditwall_run, launch, tmp_path):
@@ -354,8 +423,7 @@ except OSError as e:
     ran = launch(DENY_SYSTEM, sys.executable, "-c", code)
     assert ran.returncode == 0, ran
     assert ran.lines == ["refused 1"], ran
-    assert re.search(r"^auditwall: deny syscall pidfd_send_signal event=syscall "
-                     r"rule=seccomp-unaudited", ran.stderr, re.M), ran
+    assert reported(ran.stderr, "pidfd_send_signal", "deny", "seccomp-unaudited"), ran
 
 
 def test_high_bits_in_the_socket_domain_do_not_slip_past(launch, try_syscall, tmp_path):
@@ -393,7 +461,7 @@ def test_no_seccomp_is_loud_and_leaves_the_escape_open(launch, escape, tmp_path)
     assert ran.returncode == 0, ran
     assert marker.exists(), ran
     assert "WARNING: --no-seccomp: running WITHOUT the seccomp layer" in ran.stderr, ran
-    assert "auditwall: deny syscall" not in ran.stderr, ran
+    assert not syscall_records(ran.stderr), ran
 
 
 def test_policy_check_flags_what_the_kernel_layer_would_stop(python, launch, policy_file):

@@ -14,7 +14,7 @@ namespace auditwall::seccomp {
 enum class Verdict : std::uint8_t {
   deny,    ///< fails with EPERM (reported by name in a process with the reporter)
   kill,    ///< kills the whole process (reported by name first where the reporter runs)
-  log,     ///< runs, and the kernel logs it (SCMP_ACT_LOG): monitor mode
+  log,     ///< runs, and is reported (monitor mode; docs/seccomp.md says how)
   enosys,  ///< fails with ENOSYS, unreported: clone3, so that libc falls back to clone
 };
 
@@ -42,7 +42,8 @@ enum class Stage : std::uint8_t {
   pre_exec,
   /// Installed by the extension once the hook is armed: the pre-exec rules again plus those
   /// derived from the policy. deny and kill go through SIGSYS to the reporter, which logs
-  /// the syscall by name and makes it fail with EPERM (or kills).
+  /// the syscall by name and makes it fail with EPERM (or kills); log goes to the
+  /// supervisor thread, which reports it and lets it run.
   armed,
 };
 
@@ -88,10 +89,28 @@ std::vector<std::string> contradictions(const policy::Policy& policy);
 /// what is missing.
 bool available(std::string& why);
 
+/// One syscall that the armed filter stopped, or watched in monitor mode, as the reporter saw
+/// it.
+struct Report {
+  int nr = -1;                 ///< the syscall's number on this architecture
+  const char* syscall = "";    ///< its name, or "" when no rule of the filter names it
+  const char* rule = "";       ///< the rule that stopped it, e.g. "seccomp-baseline"
+  Verdict verdict = Verdict::deny;  ///< deny or kill (it did not run), log (it ran)
+  long pid = 0;                ///< the process that made the call
+  long tid = 0;                ///< and its thread
+  std::uint64_t args[6] = {};  ///< the call's arguments, as the kernel saw them
+};
+
+/// Receives each report. It is called from the SIGSYS handler or from the supervisor thread,
+/// possibly while the calling thread is inside fork() holding libc's locks: it must be
+/// async-signal-safe (no malloc, no lock, no stdio) and must not throw.
+using ReportFn = void (*)(const Report& report) noexcept;
+
 /// Sets no_new_privs and loads `filter` into this process (all its threads). Returns 0, or
-/// -errno with the reason in `error`. For Stage::armed, installs the SIGSYS reporter first.
-/// `log_suffix` is appended to each report line (e.g. " mode=enforce policy=HASH").
-int install(const Filter& filter, std::string& error, const std::string& log_suffix = "");
+/// -errno with the reason in `error`. For Stage::armed, installs the SIGSYS reporter first,
+/// which passes each report to `report` (nullptr: one line on stderr, "auditwall: deny
+/// syscall NAME rule=RULE pid=N tid=N").
+int install(const Filter& filter, std::string& error, ReportFn report = nullptr);
 
 /// The filter as libseccomp's pseudo filter code (readable BPF), for review. Returns false
 /// with the reason in `error` when it cannot be rendered.
