@@ -152,10 +152,12 @@ int install(const Filter& filter, std::string& error, ReportFn report) {
     if (int rc = install_reporter(filter, report, error); rc != 0) return rc;
   }
   int rc = seccomp_load(ctx.get());
-  if (rc == -EBUSY && notify) {
+  if (rc != 0 && notify) {
     // A filter of this process's chain already has a listener (an ancestor's supervisor) and
-    // the kernel allows only one. Deny those calls with a plain EPERM in this process: still
-    // denied, but not reported by name.
+    // the kernel allows only one (EBUSY, which libseccomp reports as ECANCELED). Deny those
+    // calls with a plain EPERM in this process (in monitor mode, SCMP_ACT_LOG): still denied,
+    // but not reported by this process. The ancestor's listener still receives them. Any other
+    // failure recurs below and is reported.
     notify = false;
     ctx = make_context(filter, notify, error);
     if (!ctx) return -EINVAL;
