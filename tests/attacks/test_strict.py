@@ -2,6 +2,7 @@
 without auditwall (its harmless proof appears) and is denied under the policy, naming the
 rule, while ordinary computation keeps working."""
 
+import pathlib
 import socket
 import textwrap
 
@@ -34,6 +35,14 @@ PAYLOADS = {
         import pickle
         pickle.loads(b"cos\\nsystem\\n(V" + ("touch " + MARKER).encode() + b"\\ntR.")
     """),
+    "exec-string": ("no-dynamic-code", """
+        exec("open(MARKER, 'w').close()")
+    """),
+    "write-outside-temp": ("no-writes-elsewhere", """
+        open(OUTSIDE, "w").close()
+        import os
+        os.replace(OUTSIDE, MARKER)
+    """),
     "settrace": ("no-tamper", """
         import sys
         def tracer(frame, event, arg):
@@ -52,10 +61,25 @@ PAYLOADS = {
 }
 
 
+def outside_temp(marker):
+    """A file outside the temporary directories, for a payload to write: under ~/.cache."""
+    return pathlib.Path.home() / ".cache" / "auditwall-tests" / f"{marker.parent.name}-written"
+
+
+@pytest.fixture(autouse=True)
+def no_file_left_outside_temp(tmp_path):
+    yield
+    outside_temp(tmp_path / "marker").unlink(missing_ok=True)
+
+
 def script(body, marker, port):
     """The payload as a script file, as a plugin or job would be given."""
+    outside = outside_temp(marker)
+    if str(outside).startswith(("/tmp/", "/var/tmp/", "/dev/shm/")):
+        pytest.skip(f"the home directory is in a temporary directory: {outside}")
+    outside.parent.mkdir(parents=True, exist_ok=True)
     path = marker.parent / "payload.py"
-    path.write_text(f"MARKER = {str(marker)!r}\nPORT = {port}\ntry:\n"
+    path.write_text(f"MARKER = {str(marker)!r}\nOUTSIDE = {str(outside)!r}\nPORT = {port}\ntry:\n"
                     + textwrap.indent(textwrap.dedent(body), "    ")
                     + "    print('done')\nexcept PermissionError as e:\n"
                       "    print('denied', getattr(e, 'rule', None))\n")
