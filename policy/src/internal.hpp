@@ -19,6 +19,7 @@ struct Document {
   LogConfig log;
   std::string source;
   std::string hash;
+  std::string source_hash;  // digest() of the source text alone, as read
 };
 
 /// Builds the immutable Policy and its index from a validated document.

@@ -80,6 +80,7 @@ class Loader {
     LoadResult result;
     if (parse(text)) {
       doc_.source = file_;
+      doc_.source_hash = digest(text);
       result.policy = Compiler::compile(std::move(doc_));
     }
     result.diagnostics = std::move(diagnostics_);

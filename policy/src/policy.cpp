@@ -390,6 +390,7 @@ std::shared_ptr<const Policy> Policy::with_mode(Mode mode) const {
   document.log = log_;
   document.source = source_;
   document.hash = hash_;
+  document.source_hash = source_hash_;
   return Compiler::compile(std::move(document));
 }
 
@@ -429,6 +430,7 @@ std::shared_ptr<const Policy> Compiler::compile(Document document) {
   policy->rules_ = std::move(document.rules);
   policy->source_ = std::move(document.source);
   policy->hash_ = std::move(document.hash);
+  policy->source_hash_ = std::move(document.source_hash);
   Policy::Index& index = *policy->index_;
 
   bool any_glob = false;

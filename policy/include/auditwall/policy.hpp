@@ -262,6 +262,9 @@ class Policy {
   const std::string& source() const noexcept { return source_; }
   /// A short hex digest of the policy text, for logs.
   const std::string& hash() const noexcept { return hash_; }
+  /// A short hex digest of the source text alone, exactly as read (hash() also covers the
+  /// built-in policy it extends): what source_unchanged() compares.
+  const std::string& source_hash() const noexcept { return source_hash_; }
 
   /// A copy of this policy with a different global mode (AUDITWALL_MODE, --mode).
   std::shared_ptr<const Policy> with_mode(Mode mode) const;
@@ -277,6 +280,7 @@ class Policy {
   std::vector<Rule> rules_;
   std::string source_;
   std::string hash_;
+  std::string source_hash_;
   struct Index;
   std::unique_ptr<Index> index_;
 };
@@ -303,5 +307,26 @@ std::string_view builtin_text(std::string_view name) noexcept;
 
 /// Loads a policy from text; `name` stands for the file in diagnostics.
 LoadResult load_string(std::string_view text, const std::string& name);
+
+/// The environment variable through which auditwall run and auditwall-launch hand the policy
+/// they loaded, in its compiled form (serialise()), to the processes they start.
+inline constexpr const char* kCompiledVariable = "AUDITWALL_COMPILED";
+
+/// The compiled form of a loaded policy: printable ASCII (fits an environment variable), with
+/// everything the policy decides with, its source and hash. Front ends, which load the YAML,
+/// hand it to pre-init arming, which then needs no YAML parser. Allocates; never throws
+/// except std::bad_alloc.
+std::string serialise(const Policy& policy);
+
+/// Rebuilds the policy that serialise() was given, compiled the same way. Returns null, with
+/// the reason in `error`, for input that serialise() did not make or that was damaged (a
+/// checksum covers it). Never throws except std::bad_alloc.
+std::shared_ptr<const Policy> deserialise(std::string_view text, std::string& error);
+
+/// True when the policy's source still holds the text it was loaded from: the file source()
+/// names, read again, or the built-in policy's text. A process that inherits a compiled
+/// policy uses it only then, and otherwise loads the file afresh, as if it had none. Never
+/// throws except std::bad_alloc.
+bool source_unchanged(const Policy& policy);
 
 }  // namespace auditwall::policy
