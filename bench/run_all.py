@@ -30,6 +30,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE / "macro"))
 
 import event_matrix  # noqa: E402
+import startup_bench  # noqa: E402
 
 NO_RULE_POLICY = ROOT / "tests" / "fixtures" / "deny-system.yaml"
 POLICIES = ["builtin:web-service", "builtin:monitor-all:monitor"]
@@ -245,8 +246,7 @@ def startup_part(py, args):
         f"    ms = s.wall_times(cases, {args.startup_runs})\n"
         "    ir = {}\n"
         f"    if {bool(args.callgrind and not args.smoke)} and shutil.which('valgrind'):\n"
-        "        for n in ('plain', 'pre-init (auditwall-launch / auditwall run, in the program)',"
-        " 'auto-load (AUDITWALL_POLICY)'):\n"
+        "        for n in s.IN_PROGRAM:\n"
         "            ir[n] = s.instructions(*cases[n])\n"
         "    out[label] = {'ms': ms, 'ir': ir}\n"
         "print(json.dumps(out))\n")
@@ -371,13 +371,13 @@ def check_targets(res):
     if st:
         first = next(iter(st.values()))
         plain = first["ms"]["plain"]
-        pre = first["ms"]["pre-init (auditwall-launch / auditwall run, in the program)"]
-        auto = first["ms"]["auto-load (AUDITWALL_POLICY)"]
+        pre = first["ms"][startup_bench.PRE_INIT]
+        auto = first["ms"][startup_bench.AUTO_LOAD]
         irs = first.get("ir") or {}
         extra = ""
         if irs:
-            extra = (f"; instructions +{irs['pre-init (auditwall-launch / auditwall run, in the program)'] - irs['plain']:,}"
-                     f" (pre-init), +{irs['auto-load (AUDITWALL_POLICY)'] - irs['plain']:,} (auto-load)")
+            extra = (f"; instructions +{irs[startup_bench.PRE_INIT] - irs['plain']:,}"
+                     f" (pre-init), +{irs[startup_bench.AUTO_LOAD] - irs['plain']:,} (auto-load)")
         rows.append(("Start-up: at most 0.5 ms added to `python -c pass`",
                      f"pre-init +{pre - plain:.2f} ms, auto-load +{auto - plain:.2f} ms "
                      f"(median wall){extra}", pre - plain <= 0.5 and auto - plain <= 0.5))

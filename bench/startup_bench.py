@@ -28,22 +28,40 @@ PROGRAMS = {
 }
 
 
+PRE_INIT = "pre-init (auditwall run / auditwall-launch --no-seccomp, in the program)"
+PRE_INIT_SECCOMP = "pre-init + armed seccomp stage (auditwall-launch, in the program)"
+PRE_INIT_YAML = "pre-init reading the YAML itself (no AUDITWALL_COMPILED)"
+AUTO_LOAD = "auto-load (AUDITWALL_POLICY)"
+# The variants measured in instructions: those that run in the program's own process, except
+# the seccomp stage, whose seccomp(2) call valgrind does not support.
+IN_PROGRAM = ("plain", PRE_INIT, PRE_INIT_YAML, AUTO_LOAD)
+
+
 def variants(policy):
     import auditwall
+    from auditwall import _core
 
     bindir = pathlib.Path(sys.executable).parent
     shim = str(pathlib.Path(auditwall.__file__).parent / "libauditwall-preload.so")
     launcher = bindir / "auditwall-launch"
     command = bindir / "auditwall"
     py = sys.executable
+    ok, report, compiled = _core.compile_policy(policy)
+    if not ok:
+        sys.exit(report)
+    # What the front ends hand the program's interpreter.
+    pre_init = {"LD_PRELOAD": shim, "AUDITWALL_POLICY": policy, "AUDITWALL_COMPILED": compiled}
     out = {
         "plain": ([py], {}),
-        "pre-init (auditwall-launch / auditwall run, in the program)":
-            ([py], {"LD_PRELOAD": shim, "AUDITWALL_POLICY": policy}),
-        "auto-load (AUDITWALL_POLICY)": ([py], {"AUDITWALL_POLICY": policy}),
+        PRE_INIT: ([py], pre_init),
+        PRE_INIT_SECCOMP: ([py], {**pre_init, "AUDITWALL_SECCOMP": "on"}),
+        PRE_INIT_YAML: ([py], {"LD_PRELOAD": shim, "AUDITWALL_POLICY": policy}),
+        AUTO_LOAD: ([py], {"AUDITWALL_POLICY": policy}),
     }
     if launcher.exists():
         out["auditwall-launch, whole"] = ([str(launcher), "--policy", policy, py], {})
+        out["auditwall-launch --no-seccomp, whole"] = (
+            [str(launcher), "--no-seccomp", "--policy", policy, py], {})
     if command.exists():
         out["auditwall run, whole (front end + program)"] = ([str(command), "run", "--policy", policy], {})
     out["python -m auditwall run, whole"] = ([py, "-m", "auditwall", "run", "--policy", policy], {})
@@ -62,16 +80,17 @@ def wall_times(cases, runs):
     for _ in range(runs):
         for name, (argv, env) in cases.items():
             start = time.perf_counter()
-            subprocess.run(argv, env=env, check=True, stdin=subprocess.DEVNULL)
+            subprocess.run(argv, env=env, check=True, stdin=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
             times[name].append((time.perf_counter() - start) * 1000)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def instructions(argv, env):
+def instructions(argv, env, check=True):
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(tmp) / "cg.out"
         subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                        "--trace-children=no", *argv], env=env, check=True,
+                        "--trace-children=no", *argv], env=env, check=check,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for line in out.read_text().splitlines():
             if line.startswith("summary:") or line.startswith("totals:"):
@@ -103,11 +122,19 @@ def main():
         if use_callgrind:
             print(f"  {'instructions (callgrind)':<62} {'Ir':>14} {'+Ir':>12}")
             counts = {}
-            for name in ("plain", "pre-init (auditwall-launch / auditwall run, in the program)",
-                         "auto-load (AUDITWALL_POLICY)"):
+            for name in IN_PROGRAM:
                 argv, env = cases[name]
                 counts[name] = instructions(argv, env)
                 print(f"  {name:<62} {counts[name]:>14,} {counts[name] - counts['plain']:>+12,}")
+            # The launcher's own process, all it does before the program starts: it is asked
+            # to run a program that does not exist, since callgrind writes no counts for a
+            # process that execs. (Only without seccomp: valgrind does not support seccomp(2).)
+            for name in ("auditwall-launch --no-seccomp, whole",):
+                if name in cases:
+                    argv, env = cases[name]
+                    own = instructions(argv[:-len(program) - 1] + ["/nonexistent/program"],
+                                       env, check=False)
+                    print(f"  {name.replace(', whole', ' itself, up to exec'):<62} {own:>14,}")
 
 
 if __name__ == "__main__":

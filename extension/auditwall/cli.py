@@ -102,9 +102,10 @@ def _run(argv):
     from . import _core
 
     policy = _policy_ref(policy)
-    # Check here so that a broken policy is reported before the program starts; the shim in
-    # the new interpreter loads it again and refuses to start if it has become unusable.
-    ok, report = _core.check_policy(policy)
+    # Load and check here, so that a broken policy is reported before the program starts. The
+    # program's interpreter arms from the compiled form, with no YAML parser; it loads the
+    # file itself, and refuses to start if it has become unusable, only when the file changed.
+    ok, report, compiled = _core.compile_policy(policy)
     sys.stderr.write(report)
     if not ok:
         sys.stderr.write("auditwall: refusing to start: the policy cannot be used\n")
@@ -112,6 +113,7 @@ def _run(argv):
 
     env = dict(os.environ)
     env["AUDITWALL_POLICY"] = policy
+    env[_core.COMPILED_VARIABLE] = compiled
     if mode:
         env["AUDITWALL_MODE"] = mode
     if log:

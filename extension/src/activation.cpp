@@ -4,18 +4,25 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "policy_source.hpp"
 #include "seccomp_stage.hpp"
 
 namespace auditwall::activation {
 
 bool arm(const std::string& policy_ref, const std::string& mode, hook::How how,
          std::string& error) {
-  policy::LoadResult loaded = policy::load_file(policy_ref);
-  if (!loaded.ok()) {
-    error = loaded.report();
-    return false;
+  // The compiled policy a front end handed down saves the YAML parser at every start-up;
+  // without a usable one, the file is loaded as the front end would have.
+  std::shared_ptr<const policy::Policy> policy = policy_source::inherited(policy_ref);
+  if (policy == nullptr) {
+    policy_source::Loaded loaded;
+    if (!policy_source::load(policy_ref, loaded, error)) return false;
+    if (loaded.policy == nullptr) {
+      error = loaded.report;
+      return false;
+    }
+    policy = loaded.policy;
   }
-  std::shared_ptr<const policy::Policy> policy = loaded.policy;
   if (mode == "monitor" || mode == "enforce") {
     policy::Mode wanted = mode == "monitor" ? policy::Mode::monitor : policy::Mode::enforce;
     if (wanted != policy->mode()) policy = policy->with_mode(wanted);

@@ -7,23 +7,40 @@
 #include "events.hpp"
 #include "hook.hpp"
 #include "log_status.hpp"
+#include "policy_source.hpp"
 
 namespace py = pybind11;
 using namespace auditwall;
 
 namespace {
 
+policy_source::Loaded load(const std::string& path) {
+  policy_source::Loaded loaded;
+  std::string error;
+  if (!policy_source::load(path, loaded, error)) throw std::runtime_error("auditwall: " + error);
+  return loaded;
+}
+
+// (ok, report, compiled): whether the policy file loads, every diagnostic, one per line, and
+// its compiled form for AUDITWALL_COMPILED (None when it does not load).
+py::tuple compile_policy(const std::string& path) {
+  policy_source::Loaded loaded = load(path);
+  const bool ok = loaded.policy != nullptr;
+  return py::make_tuple(ok, loaded.report,
+                        ok ? py::object(py::str(loaded.compiled)) : py::object(py::none()));
+}
+
 // (ok, report): whether the policy file loads, and every diagnostic, one per line.
 py::tuple check_policy(const std::string& path) {
-  policy::LoadResult loaded = policy::load_file(path);
-  return py::make_tuple(loaded.ok(), loaded.report());
+  policy_source::Loaded loaded = load(path);
+  return py::make_tuple(loaded.policy != nullptr, loaded.report);
 }
 
 // Where the policy's audit rules and the seccomp filters built from it disagree, one
 // sentence each; empty when the policy does not load (check_policy reports that).
 std::vector<std::string> seccomp_notes(const std::string& path) {
-  policy::LoadResult loaded = policy::load_file(path);
-  if (!loaded.ok()) return {};
+  policy_source::Loaded loaded = load(path);
+  if (loaded.policy == nullptr) return {};
   return seccomp::contradictions(*loaded.policy);
 }
 
@@ -129,6 +146,9 @@ PYBIND11_MODULE_EXEC(_core_impl, m) {
   m.attr("EXIT_POLICY_ERROR") = activation::kExitPolicyError;
   m.def("check_policy", &check_policy, py::arg("path"),
         "Loads a policy file without arming it: (ok, diagnostics report).");
+  m.def("compile_policy", &compile_policy, py::arg("path"),
+        "Loads a policy file without arming it: (ok, diagnostics report, compiled form or None).");
+  m.attr("COMPILED_VARIABLE") = policy::kCompiledVariable;
   m.def("seccomp_notes", &seccomp_notes, py::arg("path"),
         "Where the policy's audit rules and its seccomp filters disagree, one note each.");
   m.def("activate", &activate, py::arg("path"), py::arg("mode") = "", py::arg("how") = "api",

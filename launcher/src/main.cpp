@@ -187,6 +187,10 @@ int main(int argc, char** argv) {
     ld_preload += existing;
   }
   setenv("AUDITWALL_POLICY", policy_ref.c_str(), 1);
+  // The program's interpreter arms from this, with no YAML parser at start-up (see
+  // docs/activation.md); the policy mode is not in it, AUDITWALL_MODE still applies.
+  setenv(auditwall::policy::kCompiledVariable,
+         auditwall::policy::serialise(*loaded.policy).c_str(), 1);
   if (!mode.empty()) setenv("AUDITWALL_MODE", mode.c_str(), 1);
   setenv("LD_PRELOAD", ld_preload.c_str(), 1);
   // Tells the extension in each Python process of the tree to stack the armed-stage filter.

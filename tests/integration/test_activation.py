@@ -179,6 +179,123 @@ def test_preinit_works_in_debians_statically_linked_python(preload, probe, tmp_p
     assert not marker.exists()
 
 
+# --- the compiled policy the front ends hand down ----------------------------------------------
+
+# Which C++ runtimes and YAML parsers are mapped in this process, and whether os.system runs.
+MAPPED = """\
+import os, sys
+maps = open("/proc/self/maps").read()
+print("yaml-cpp", "libyaml-cpp" in maps)
+print("shared libstdc++", "libstdc++.so" in maps)
+try:
+    os.system("true")
+    print("ran")
+except PermissionError as e:
+    print("denied", e.rule)
+"""
+
+
+def _compiled(path):
+    from auditwall import _core
+    ok, report, compiled = _core.compile_policy(str(path))
+    assert ok, report
+    return compiled
+
+
+def test_plain_python_maps_no_yaml_parser(python):
+    # The baseline of the tests below: the interpreter itself loads neither library.
+    ran = python("-c", MAPPED)
+    assert ran.lines == ["yaml-cpp False", "shared libstdc++ False", "ran"], ran
+
+
+def test_run_arms_without_a_yaml_parser(auditwall_run, python, preload):
+    ran = auditwall_run("--policy", DENY_SYSTEM, "-c", MAPPED)
+    assert ran.lines == ["yaml-cpp False", "shared libstdc++ False", "denied no-os-system"], ran
+    # Without the compiled form, the same process reads the YAML itself, and so maps the
+    # parser: the check above can fail.
+    ran = python("-c", MAPPED, env={"LD_PRELOAD": str(preload), "AUDITWALL_POLICY": str(DENY_SYSTEM)})
+    assert ran.lines == ["yaml-cpp True", "shared libstdc++ True", "denied no-os-system"], ran
+
+
+def test_launcher_arms_without_a_yaml_parser(launcher):
+    for seccomp in ([], ["--no-seccomp"]):
+        ran = run([launcher, "--policy", DENY_SYSTEM, *seccomp, "--", sys.executable, "-c", MAPPED])
+        assert ran.lines == ["yaml-cpp False", "shared libstdc++ False", "denied no-os-system"], ran
+
+
+def test_compiled_policy_for_another_file_is_not_used(python, preload, policy_file):
+    allow = policy_file("version: 1\nrules:\n  - {id: ok, on: os.system, action: allow}\n",
+                        name="allow.yaml")
+    env = {"LD_PRELOAD": str(preload), "AUDITWALL_COMPILED": _compiled(allow)}
+    # The compiled form is what the process arms with when it belongs to AUDITWALL_POLICY...
+    ran = python("-c", MAPPED, env={**env, "AUDITWALL_POLICY": str(allow)})
+    assert ran.lines[-1] == "ran", ran
+    assert "yaml-cpp False" in ran.lines, ran
+    # ...and never stands for another file: that file is loaded instead.
+    ran = python("-c", MAPPED, env={**env, "AUDITWALL_POLICY": str(DENY_SYSTEM)})
+    assert ran.lines[-1] == "denied no-os-system", ran
+
+
+def test_damaged_compiled_policy_is_not_used(python, preload):
+    good = _compiled(DENY_SYSTEM)
+    for bad in (good[:-3], good[:20] + ("B" if good[20] == "A" else "A") + good[21:], "junk"):
+        ran = python("-c", MAPPED, env={"LD_PRELOAD": str(preload), "AUDITWALL_COMPILED": bad,
+                                        "AUDITWALL_POLICY": str(DENY_SYSTEM)})
+        assert ran.lines[-1] == "denied no-os-system", ran
+        assert "yaml-cpp True" in ran.lines, ran
+
+
+EDIT_THEN_SPAWN = """\
+import subprocess, sys
+open(sys.argv[1], "w").write(sys.argv[2])
+child = subprocess.run([sys.executable, "-c", "import os; os.system('true'); print('child ran')"],
+                       capture_output=True, text=True)
+print("child exit", child.returncode)
+sys.stdout.write(child.stdout)
+sys.stderr.write(child.stderr)
+"""
+
+
+def test_policy_edited_after_start_is_read_again_by_children(auditwall_run, policy_file, tmp_path):
+    policy = policy_file(DENY_SYSTEM.read_text())
+    script = tmp_path / "edit.py"
+    script.write_text(EDIT_THEN_SPAWN)
+    # A broken policy stops the child before any of its code runs, with the diagnostics...
+    ran = auditwall_run("--policy", policy, script, policy,
+                        "version: 1\nrules:\n  - {id: x, on: os.system, action: nope}\n")
+    assert ran.lines == ["child exit 78"], ran
+    assert f"{policy}:3:36: error: action must be one of" in ran.stderr, ran
+    # ...and a changed one is the one the child follows.
+    policy.write_text(DENY_SYSTEM.read_text())
+    ran = auditwall_run("--policy", policy, script, policy,
+                        "version: 1\nrules:\n  - {id: ok, on: os.system, action: allow}\n")
+    assert ran.lines == ["child exit 0", "child ran"], ran
+
+
+def test_static_and_shared_cpp_runtimes_live_side_by_side(auditwall_run, policy_file):
+    # The armed extension has its own C++ runtime; reading YAML in the same process loads the
+    # loader library with the shared one. Exceptions thrown on both sides stay on their side.
+    bad = policy_file("version: 1\nrules: [\n", name="bad.yaml")
+    code = f"""
+import os, auditwall
+from auditwall import _core
+print(_core.check_policy({str(bad)!r})[0])
+print(_core.check_policy({str(DENY_SYSTEM)!r})[0])
+try:
+    auditwall.activate({str(DENY_SYSTEM)!r})
+except RuntimeError as e:
+    print("second activate refused")
+try:
+    os.system("true")
+except auditwall.PolicyViolation as e:
+    print("denied", e.rule)
+print("shared libstdc++", "libstdc++.so" in open("/proc/self/maps").read())
+"""
+    ran = auditwall_run("--policy", DENY_SYSTEM, "-c", code)
+    assert ran.lines == ["False", "True", "second activate refused", "denied no-os-system",
+                         "shared libstdc++ True"], ran
+
+
 # --- children --------------------------------------------------------------------------------
 
 CHILDREN = """\
