@@ -555,6 +555,8 @@ def write_report(res, out_md, png_name):
                   f"CPython's own regression tests `{' '.join(macro['tests'])}` (shipped with "
                   "the interpreter, `python -m test`), under `python -m auditwall run` in monitor "
                   "mode, records to a file sink; median of the interleaved runs.", ""]
+        for name, why in (macro.get("left_out") or {}).items():
+            lines += [f"Left out of every configuration, plain included: `{name}`: {why}.", ""]
         if "results" in macro:
             r = macro["results"]
             plain = r["plain"]

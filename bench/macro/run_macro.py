@@ -30,6 +30,13 @@ DEFAULT_TESTS = ["test_json", "test_pickle", "test_subprocess"]
 
 DEFAULT_POLICIES = ["builtin:monitor-all", "builtin:web-service"]
 
+# Tests left out of every configuration, plain included, each for a documented reason.
+LEFT_OUT = {
+    "test_pass_fds_redirected": "it checks that a child holds no descriptor but the ones it "
+                                "was given, and an armed child holds one for its log "
+                                "(docs/log-schema.md, Where it goes)",
+}
+
 
 def configs(policies):
     """{name: the `auditwall run` options, or [] for plain python}, plain first."""
@@ -51,7 +58,8 @@ def run_once(python, options, config, tests, workdir):
         os.unlink(log_path)
     pre = ([python, "-m", "auditwall", "run", *options, "--log", f"file:{log_path}", "--"]
            if options else [python])
-    argv = pre + ["-m", "test", "-q", "--timeout", "600", *tests]
+    ignore = [arg for name in LEFT_OUT for arg in ("--ignore", name)]
+    argv = pre + ["-m", "test", "-q", "--timeout", "600", *ignore, *tests]
     err_path = os.path.join(workdir, "stderr.txt")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -90,7 +98,7 @@ def measure(python, tests, rounds, policies=None):
     for config, s in samples.items():
         out[config] = {"cpu_s": statistics.median(s["cpu"]), "wall_s": statistics.median(s["wall"]),
                        "records": max(s["records"]), "runs": len(s["cpu"])}
-    return {"tests": tests, "rounds": rounds, "results": out}
+    return {"tests": tests, "left_out": LEFT_OUT, "rounds": rounds, "results": out}
 
 
 def main():
