@@ -159,4 +159,12 @@ PYBIND11_MODULE_EXEC(_core_impl, m) {
   m.def("_caller", &caller, py::arg("skip_frames") = 0, "The calling module as the hook would find it (for tests).");
   m.def("_in_stdlib", [](const std::string& file) { return events::in_stdlib(file); }, py::arg("file"),
         "Whether the hook counts a code object's file as the standard library's (for tests).");
+  // pybind11's function-record type ends the process (an exception through a C slot) when
+  // Python code calls it, as a search of gc.get_objects() for callables may: with no tp_new,
+  // calling it raises TypeError instead. pybind11 makes its records without tp_new.
+  PyObject* self = PyCFunction_GetSelf(m.attr("status").ptr());
+  if (self != nullptr && (Py_TYPE(self)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+    Py_TYPE(self)->tp_new = nullptr;
+    PyType_Modified(Py_TYPE(self));
+  }
 }

@@ -368,3 +368,17 @@ def test_internal_error_in_monitor_mode_allows_and_reports(python, policy_file):
     assert ran.returncode == 0, ran
     assert ran.lines == ["unlimited allowed", "limited allowed", "again allowed", "still running"], ran
     assert "allowed (monitor mode)" in ran.stderr, ran
+
+
+def test_calling_the_modules_internal_types_raises_instead_of_aborting(python):
+    ran = python("-c", """
+from auditwall import _core
+record = type(_core.status.__self__)
+for call in (lambda: record(), lambda: object.__new__(record)):
+    try:
+        call()
+    except TypeError as e:
+        print("TypeError", e)
+""")
+    assert ran.returncode == 0, ran
+    assert len([line for line in ran.lines if line.startswith("TypeError")]) == 2, ran
