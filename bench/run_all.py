@@ -130,11 +130,12 @@ def test_venv(version, install):
 
 
 def all_pythons(py, args):
-    """The suite's interpreter, then the other test venvs (every supported CPython here)."""
+    """The suite's interpreter, then the other test venvs (every supported CPython here), each
+    with this tree's auditwall installed unless --no-install."""
     if args.smoke or args.python:
         return [py]
-    others = sorted(str(p) for p in (ROOT / ".build" / "venv").glob("py3.*/bin/python")
-                    if str(p) != py)
+    others = [test_venv(p.parent.parent.name[2:], not args.no_install)
+              for p in sorted((ROOT / ".build" / "venv").glob("py3.*/bin/python")) if str(p) != py]
     return [py] + others
 
 
