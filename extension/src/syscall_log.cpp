@@ -117,6 +117,15 @@ void civil(std::int64_t days, std::int64_t& y, unsigned& m, unsigned& d) {
 }
 
 // RFC 3339 UTC with `digits` of fraction: 2026-11-29T03:14:09.526726Z.
+// "hh:mm:ss" of a second within its day.
+void time_of_day(Out& out, unsigned in_day) {
+  out.number(in_day / 3600, 2);
+  out.add(":");
+  out.number(in_day / 60 % 60, 2);
+  out.add(":");
+  out.number(in_day % 60, 2);
+}
+
 void timestamp(Out& out, std::int64_t ns, unsigned digits) {
   const std::int64_t secs = ns / 1000000000;
   std::int64_t y = 0;
@@ -129,11 +138,7 @@ void timestamp(Out& out, std::int64_t ns, unsigned digits) {
   out.add("-");
   out.number(d, 2);
   out.add("T");
-  out.number(in_day / 3600, 2);
-  out.add(":");
-  out.number(in_day / 60 % 60, 2);
-  out.add(":");
-  out.number(in_day % 60, 2);
+  time_of_day(out, in_day);
   out.add(".");
   std::uint64_t frac = static_cast<std::uint64_t>(ns % 1000000000);
   for (unsigned k = digits; k < 9; ++k) frac /= 10;
@@ -154,11 +159,7 @@ void syslog_stamp(Out& out, std::int64_t ns, long utc_offset) {
   out.add(d < 10 ? "  " : " ");
   out.number(d);
   out.add(" ");
-  out.number(in_day / 3600, 2);
-  out.add(":");
-  out.number(in_day / 60 % 60, 2);
-  out.add(":");
-  out.number(in_day % 60, 2);
+  time_of_day(out, in_day);
 }
 
 const char* word_text(log::Word word) { return log::to_string(word); }
