@@ -70,7 +70,8 @@ def _namespace():
 
 
 def _arm(kind, policy, mode, log):
-    """Arms one variant in this process."""
+    """Arms one variant in this process; _arm.settle() then writes out its buffered records."""
+    _arm.settle = lambda: None
     if kind == "none":
         return
     if kind == "empty-c":
@@ -79,10 +80,12 @@ def _arm(kind, policy, mode, log):
     elif kind == "auditwall":
         import auditwall
         auditwall.activate(policy, mode or None)
+        _arm.settle = auditwall.flush
     elif kind == "python":
         import pure_python_reference
-        pure_python_reference.install(policy, mode or None,
-                                      log=open(log, "a", buffering=1 << 20))
+        out = open(log, "a", buffering=1 << 20)
+        pure_python_reference.install(policy, mode or None, log=out)
+        _arm.settle = out.flush
     elif kind == "malwi-box":
         # Its force mode: every check runs, violations are logged, nothing is blocked.
         from malwi_box.engine import BoxEngine
@@ -126,6 +129,9 @@ def child(args):
     for event in names:
         n, timer = counts[event], timers[event]
         if mark:
+            # Each callgrind part holds one loop and the writing of its records: the log
+            # writer would otherwise write a loop's records during a later loop.
+            _arm.settle()
             mark()
             timer.timeit(n)
             out[event] = {"n": n}
@@ -133,6 +139,7 @@ def child(args):
         timer.timeit(max(1, n // 10))  # warm-up: caches, allocator, the hook's own tables
         out[event] = {"n": n, "ns": [timer.timeit(n) * 1e9 / n for _ in range(args.repeats)]}
     if mark:
+        _arm.settle()
         mark()
     json.dump(out, sys.stdout)
 

@@ -1,9 +1,10 @@
 """auditwall: a runtime sandbox for CPython built on PEP 578 audit hooks."""
 
 from ._core import PolicyViolation, __version__
+from ._core import flush as _flush
 from ._core import status as _status
 
-__all__ = ["PolicyViolation", "__version__", "activate", "status"]
+__all__ = ["PolicyViolation", "__version__", "activate", "flush", "status"]
 
 
 def activate(policy, mode=None):
@@ -22,3 +23,13 @@ def activate(policy, mode=None):
 def status():
     """A dict saying whether the hook is armed, how, and with which policy and mode."""
     return _status()
+
+
+def flush():
+    """Writes every log record buffered so far to the sink, and returns when they are written.
+
+    Records are written by a background thread within about 50 ms, and at normal exit; call
+    this before ending the process another way (os._exit()) or to read the log right away.
+    Does nothing when auditwall is not armed.
+    """
+    _flush()

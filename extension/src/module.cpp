@@ -8,6 +8,7 @@
 #include "hook.hpp"
 #include "log_status.hpp"
 #include "policy_source.hpp"
+#include "recorder.hpp"
 
 namespace py = pybind11;
 using namespace auditwall;
@@ -154,6 +155,9 @@ PYBIND11_MODULE_EXEC(_core_impl, m) {
   m.def("activate", &activate, py::arg("path"), py::arg("mode") = "", py::arg("how") = "api",
         "Arms the audit hook with a policy file. Raises RuntimeError when it cannot.");
   m.def("status", &status, "Whether the hook is armed, how, and with which policy.");
+  // Without the GIL: the write may block on the sink, and the writer thread needs no GIL.
+  m.def("flush", [] { recorder::flush(); }, py::call_guard<py::gil_scoped_release>(),
+        "Writes every buffered record to the log sink and flushes it, then returns.");
   m.def("_event_fields", &event_fields, py::arg("event"), py::arg("args"), py::arg("skip_frames") = 0,
         "The typed fields auditwall reads from an audit event's arguments (for tests).");
   m.def("_caller", &caller, py::arg("skip_frames") = 0, "The calling module as the hook would find it (for tests).");

@@ -156,3 +156,29 @@ def test_sink_chosen_by_environment(tmp_path, policy_file, auditwall_run, script
     assert ran.returncode == 0, ran
     assert [r["event"] for r in parse(log.read_text())] == ["app.event", "os.system"]
     assert ran.stderr == ""
+
+
+# Logs N records, calls auditwall.flush(), and ends with os._exit(), which skips the flush at
+# normal exit: the writer thread batches for up to 50 ms, so without flush() the records are
+# still in memory when the process ends.
+EXIT_SCRIPT = """\
+import os, sys
+import auditwall
+auditwall.activate(sys.argv[1])
+for i in range(int(sys.argv[2])):
+    sys.audit("app.event", i)
+auditwall.flush()
+os._exit(0)
+"""
+
+
+def test_flush_writes_buffered_records_before_os_exit(tmp_path, python, policy_file):
+    log = tmp_path / "events.jsonl"
+    policy = policy_file(POLICY + f'log: {{sink: "file:{log}", format: json, rate_limit: 0}}\n')
+    script = tmp_path / "exit.py"
+    script.write_text(EXIT_SCRIPT)
+    ran = python(script, policy, 50)
+    assert ran.returncode == 0, ran
+    records = [r for r in parse(log.read_text()) if r["event"] == "app.event"]
+    assert len(records) == 50, records[:3]
+    assert records[-1]["args"] == {"call": "app.event(49)"}, records[-1]
