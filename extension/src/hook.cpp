@@ -131,6 +131,13 @@ PyObject* new_violation_type() {
 // ---- describing the call ---------------------------------------------------------------
 
 constexpr std::size_t kMaxArgChars = 200;
+// A plain str longer than this is written up to here and ends with "...": the log buffer keeps
+// 4 KiB of a value and marks it cut (so redaction treats it as cut), and a module's source
+// passed to compile() or exec() is not copied whole for each logged event.
+constexpr Py_ssize_t kMaxPlainChars = 4096;
+// Other values are rendered by repr() and cut to kMaxArgChars bytes; repr() runs only on their
+// first kMaxArgChars + 1 characters (or bytes), never on a whole .pyc given to marshal.loads.
+constexpr Py_ssize_t kMaxReprInput = kMaxArgChars + 1;
 
 void append_utf8(std::string& out, PyObject* str) {
   Py_ssize_t size = 0;
@@ -182,14 +189,15 @@ bool append_plain_repr(std::string& out, PyObject* obj) {
 #endif
     if (!PyUnicode_IS_ASCII(obj)) return false;
     const char* text = static_cast<const char*>(PyUnicode_DATA(obj));
-    const auto n = static_cast<std::size_t>(PyUnicode_GET_LENGTH(obj));
+    const Py_ssize_t length = PyUnicode_GET_LENGTH(obj);
+    const auto n = static_cast<std::size_t>(std::min(length, kMaxPlainChars));
     for (std::size_t i = 0; i < n; ++i) {
       const char c = text[i];
       if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\') return false;
     }
     out += '\'';
     out.append(text, n);
-    out += '\'';
+    out += length > kMaxPlainChars ? "..." : "'";
     return true;
   }
   if (PyLong_CheckExact(obj)) {
@@ -218,6 +226,20 @@ void append_safe_repr(std::string& out, PyObject* obj, int depth) {
     // Shown as text when it is UTF-8, else as bytes. Only the strict decoder: an error handler
     // by name would initialise the codec registry, which breaks an interpreter that is still
     // starting (the hook sees marshal.loads before the codecs exist).
+    PyObject* start = nullptr;
+    if (PyBytes_GET_SIZE(obj) > kMaxReprInput) {
+      // Cut before a UTF-8 sequence that would not fit, so that text still reads as text.
+      const char* data = PyBytes_AS_STRING(obj);
+      Py_ssize_t cut = kMaxReprInput;
+      for (int back = 0; back < 3 && (data[cut] & 0xC0) == 0x80; ++back) --cut;
+      start = PyBytes_FromStringAndSize(data, cut);
+      if (start == nullptr) {
+        PyErr_Clear();
+        out += "<unprintable>";
+        return;
+      }
+      obj = start;
+    }
     PyObject* text = utf8_or_null(obj);
     if (text != nullptr) {
       shown = PyObject_Repr(text);
@@ -225,6 +247,13 @@ void append_safe_repr(std::string& out, PyObject* obj, int depth) {
     } else {
       PyErr_Clear();
       shown = PyObject_Repr(obj);
+    }
+    Py_XDECREF(start);
+  } else if (PyUnicode_CheckExact(obj) && PyUnicode_GET_LENGTH(obj) > kMaxReprInput) {
+    PyObject* start = PyUnicode_Substring(obj, 0, kMaxReprInput);
+    if (start != nullptr) {
+      shown = PyObject_Repr(start);
+      Py_DECREF(start);
     }
   } else if (PyUnicode_CheckExact(obj) || PyLong_CheckExact(obj) || PyFloat_CheckExact(obj) ||
              PyBool_Check(obj) || obj == Py_None) {

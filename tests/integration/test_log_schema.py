@@ -152,6 +152,35 @@ def test_max_arg_chars_sets_the_cut(tmp_path, policy_file, auditwall_run):
     assert event["args"]["call"] == "app.event('" + "y" * 29 + "...(cut)", event
 
 
+def test_huge_arguments_are_rendered_from_their_start(tmp_path, policy_file, auditwall_run):
+    # Only the start of a long value is rendered (a .pyc given to marshal.loads, a module's
+    # source given to exec): what the record and the exception show must still be right.
+    script = tmp_path / "script.py"
+    script.write_text("""\
+import os, sys
+sys.audit("app.event", "a" * 1_000_000)
+sys.audit("app.event", "\u00e9" * 1_000_000)
+sys.audit("app.event", "\u00e9".encode() * 1_000_000)
+sys.audit("app.event", bytes(range(256)) * 4000)
+try:
+    os.system("echo " + "b" * 1_000_000)
+except PermissionError as e:
+    print(len(str(e)), str(e)[:60])
+""")
+    log = tmp_path / "events.jsonl"
+    ran = auditwall_run("--policy", policy_file(POLICY), "--log", f"file:{log}", script)
+    assert ran.returncode == 0, ran
+    length, message = ran.lines[-1].split(" ", 1)
+    assert int(length) < 10_000 and "os.system('echo bbbb" in message, ran
+    calls = [r["args"]["call"] for r in decisions(parse(log.read_text()), "app.event")]
+    assert len(calls) == 4, calls
+    for call, start in zip(calls, ["app.event('aaaa", "app.event('\u00e9\u00e9\u00e9",
+                                   "app.event('\u00e9\u00e9\u00e9",
+                                   "app.event(b'\\x00\\x01\\x02"]):
+        assert call.startswith(start) and call.endswith("...(cut)"), (start, call)
+        assert len(call.encode()) <= 200 + len("...(cut)"), call
+
+
 def test_json_on_a_pipe_by_default(tmp_path, policy_file, auditwall_run):
     ran = auditwall_run("--policy", policy_file(POLICY), "-c", "import sys; sys.audit('app.event')")
     assert ran.returncode == 0, ran
