@@ -176,6 +176,12 @@ std::string_view sub_family_of(std::string_view event_name) noexcept {
   return e != nullptr ? e->sub : std::string_view();
 }
 
+void classify_event(std::string_view event_name, Family& family, std::string_view& sub) noexcept {
+  const Entry* e = find(event_name);
+  family = e != nullptr ? e->family : Family::other;
+  sub = e != nullptr ? e->sub : std::string_view();
+}
+
 const std::vector<std::string_view>& catalogue() noexcept {
   // Built on first use; the catalogue is small and this is for tools, not the hot path.
   static const std::vector<std::string_view> names = [] {

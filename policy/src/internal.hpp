@@ -46,6 +46,9 @@ bool family_from_string(std::string_view word, Family& out) noexcept;
 /// event (read or write by access), or "" when it has none or is not in the catalogue.
 std::string_view sub_family_of(std::string_view event_name) noexcept;
 
+/// family_of() and sub_family_of() in one look-up.
+void classify_event(std::string_view event_name, Family& family, std::string_view& sub) noexcept;
+
 /// The sub-family names of a family, for validation and suggestions.
 std::vector<std::string_view> sub_families(Family family);
 

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <unordered_map>
 
 #include "auditwall/policy.hpp"
@@ -200,42 +201,89 @@ Policy::~Policy() = default;
 
 namespace {
 
-// How a rule's `on` selects `name`: Select bits, 0 when it does not.
-unsigned selection(const Rule& rule, std::string_view name) {
-  unsigned select = 0;
-  const Family family = family_of(name);
-  const std::string_view sub = sub_family_of(name);
+// What one entry of a rule's `on` names, worked out once per rule: compiling a policy asks
+// every rule about every event name of the catalogue.
+struct Selector {
+  enum class Kind { event, family, sub_family, glob } kind;
+  std::string_view on;
+  Family family = Family::other;  // family, sub_family
+  std::string_view sub;           // sub_family
+};
+
+// An event name with its family and sub-family, looked up once per name.
+struct Target {
+  std::string_view name;
+  Family family;
+  std::string_view sub;
+};
+
+std::vector<Selector> selectors_of(const Rule& rule) {
+  std::vector<Selector> out;
+  out.reserve(rule.on.size());
   for (const std::string& on : rule.on) {
+    Selector s{Selector::Kind::event, on, Family::other, {}};
+    const std::size_t dot = on.find('.');
     // A CPython event name selects that event alone, even where it starts with a family's
     // name (code.__new__ is an event of the tamper family, not a sub-family of code).
-    if (on == name) {
+    if (family_of(on) != Family::other) {
+      s.kind = Selector::Kind::event;
+    } else if (family_from_string(on, s.family)) {
+      s.kind = Selector::Kind::family;
+    } else if (dot != std::string::npos && family_from_string(on.substr(0, dot), s.family) &&
+               !has_glob_chars(on)) {
+      s.kind = Selector::Kind::sub_family;
+      s.sub = std::string_view(on).substr(dot + 1);
+    } else if (has_glob_chars(on)) {
+      s.kind = Selector::Kind::glob;
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+Target target_of(std::string_view name) {
+  Target target{name, Family::other, {}};
+  classify_event(name, target.family, target.sub);
+  return target;
+}
+
+// How a rule's `on` (its selectors) selects an event: Select bits, 0 when it does not.
+unsigned selection(const std::vector<Selector>& selectors, const Target& target) {
+  unsigned select = 0;
+  for (const Selector& s : selectors) {
+    if (s.on == target.name) {
       select |= kSelectAlways;
       continue;
     }
-    if (family_of(on) != Family::other) continue;
-    Family f;
-    const std::size_t dot = on.find('.');
-    if (family_from_string(on, f)) {
-      if (f != family) continue;
-      select |= (family == Family::tamper &&
-                 (name == "object.__setattr__" || name == "object.__delattr__"))
-                    ? kSelectTamper
-                    : kSelectAlways;
-    } else if (dot != std::string::npos && family_from_string(on.substr(0, dot), f) &&
-               !has_glob_chars(on)) {
-      if (f != family) continue;
-      const std::string_view want = std::string_view(on).substr(dot + 1);
-      if (sub == "open") {
-        if (want == "read") select |= kSelectRead;
-        if (want == "write") select |= kSelectWrite;
-      } else if (sub == want) {
-        select |= kSelectAlways;
-      }
-    } else if (has_glob_chars(on) ? glob_match(on, name) : on == name) {
-      select |= kSelectAlways;
+    switch (s.kind) {
+      case Selector::Kind::event:
+        break;
+      case Selector::Kind::family:
+        if (s.family != target.family) break;
+        select |= (target.family == Family::tamper && (target.name == "object.__setattr__" ||
+                                                       target.name == "object.__delattr__"))
+                      ? kSelectTamper
+                      : kSelectAlways;
+        break;
+      case Selector::Kind::sub_family:
+        if (s.family != target.family) break;
+        if (target.sub == "open") {
+          if (s.sub == "read") select |= kSelectRead;
+          if (s.sub == "write") select |= kSelectWrite;
+        } else if (target.sub == s.sub) {
+          select |= kSelectAlways;
+        }
+        break;
+      case Selector::Kind::glob:
+        if (glob_match(s.on, target.name)) select |= kSelectAlways;
+        break;
     }
   }
   return select;
+}
+
+unsigned selection(const Rule& rule, std::string_view name) {
+  return selection(selectors_of(rule), target_of(name));
 }
 
 bool rule_needs_caller(const Rule& rule) noexcept {
@@ -396,11 +444,11 @@ std::shared_ptr<const Policy> Policy::with_mode(Mode mode) const {
 
 namespace {
 
-// Every name a plan may be needed for: the catalogue, the self-test event, and every exact name
-// a rule gives. Sets `any_glob` when some rule's `on` has a glob.
-std::vector<std::string> plan_names(const std::vector<Rule>& rules, bool& any_glob) {
-  std::vector<std::string> names(catalogue().begin(), catalogue().end());
-  names.emplace_back(kSelfTestEvent);
+// Every name a plan may be needed for, sorted: the catalogue, the self-test event, and every
+// exact name a rule gives (views into `rules` and the catalogue). Sets `any_glob` when some
+// rule's `on` has a glob.
+std::vector<std::string_view> plan_names(const std::vector<Rule>& rules, bool& any_glob) {
+  std::vector<std::string_view> extra{kSelfTestEvent};
   any_glob = false;
   for (const Rule& rule : rules) {
     for (const std::string& on : rule.on) {
@@ -410,11 +458,16 @@ std::vector<std::string> plan_names(const std::vector<Rule>& rules, bool& any_gl
         any_glob = true;
       } else if (!family_from_string(on, f) &&
                  !(dot != std::string::npos && family_from_string(on.substr(0, dot), f))) {
-        names.push_back(on);
+        extra.push_back(on);
       }
     }
   }
-  std::sort(names.begin(), names.end());
+  std::sort(extra.begin(), extra.end());
+  // The catalogue is sorted already (a unit test checks it): merge rather than sort it all.
+  const std::vector<std::string_view>& known = catalogue();
+  std::vector<std::string_view> names;
+  names.reserve(known.size() + extra.size());
+  std::merge(known.begin(), known.end(), extra.begin(), extra.end(), std::back_inserter(names));
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
 }
@@ -434,13 +487,19 @@ std::shared_ptr<const Policy> Compiler::compile(Document document) {
   Policy::Index& index = *policy->index_;
 
   bool any_glob = false;
-  const std::vector<std::string> names = plan_names(policy->rules_, any_glob);
+  const std::vector<std::string_view> names = plan_names(policy->rules_, any_glob);
+
+  std::vector<std::vector<Selector>> selectors;
+  selectors.reserve(policy->rules_.size());
+  for (const Rule& rule : policy->rules_) selectors.push_back(selectors_of(rule));
 
   std::vector<std::pair<std::string_view, const EventPlan*>> entries;
-  for (const std::string& name : names) {
+  for (std::string_view name : names) {
     auto plan = std::make_unique<EventPlan>();
-    for (const Rule& rule : policy->rules_) {
-      if (unsigned select = selection(rule, name)) {
+    const Target target = target_of(name);
+    for (std::size_t r = 0; r < policy->rules_.size(); ++r) {
+      const Rule& rule = policy->rules_[r];
+      if (unsigned select = selection(selectors[r], target)) {
         plan->entries.push_back({&rule, select});
         plan->needs_caller = plan->needs_caller || rule_needs_caller(rule);
       }
@@ -470,7 +529,10 @@ std::shared_ptr<const Policy> Compiler::compile(Document document) {
 
 std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules) {
   bool any_glob = false;
-  const std::vector<std::string> names = plan_names(rules, any_glob);
+  const std::vector<std::string_view> names = plan_names(rules, any_glob);
+  std::vector<Target> targets;
+  targets.reserve(names.size());
+  for (std::string_view name : names) targets.push_back(target_of(name));
   constexpr std::size_t kNone = static_cast<std::size_t>(-1);
   // Per name, the first earlier rule without match that selects it unconditionally, and the
   // conditional selections (file.read / file.write on open) such rules made, with the first.
@@ -481,10 +543,11 @@ std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules) {
   std::vector<Shadow> out;
   for (std::size_t r = 0; r < rules.size(); ++r) {
     const Rule& rule = rules[r];
+    const std::vector<Selector> selectors = selectors_of(rule);
     std::size_t by = kNone;
     bool hidden = true, selects = false;
     for (std::size_t n = 0; n < names.size() && hidden; ++n) {
-      const unsigned select = selection(rule, names[n]);
+      const unsigned select = selection(selectors, targets[n]);
       if (select == 0) continue;
       selects = true;
       if (always[n] != kNone) {
@@ -510,7 +573,7 @@ std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules) {
     if (hidden && selects && by != kNone) out.push_back({r, by});
     if (rule.match != nullptr) continue;
     for (std::size_t n = 0; n < names.size(); ++n) {
-      const unsigned select = selection(rule, names[n]);
+      const unsigned select = selection(selectors, targets[n]);
       if ((select & kSelectAlways) && always[n] == kNone) always[n] = r;
       if ((select & ~unsigned{kSelectAlways}) && bits_by[n] == kNone) bits_by[n] = r;
       bits[n] |= select & ~unsigned{kSelectAlways};
