@@ -100,7 +100,9 @@ struct State {
   // Counters: one per rule of the armed policy, plus the default, at the end.
   const policy::Policy* counted_policy = nullptr;
   std::vector<Counts> counts;
-  std::vector<RateSlot> rate = std::vector<RateSlot>(kRateSlots);
+  // kRateSlots slots, made by the first record that is rate limited: filling them is most of
+  // what creating this state would cost every armed process at start-up.
+  std::vector<RateSlot> rate;
   // Health.
   std::uint64_t records = 0;
   std::uint64_t rate_limited = 0;
@@ -467,6 +469,7 @@ bool admit(State& s, const policy::Policy& policy, const policy::Decision& d, Wo
   key = mix(key, caller.file);
   key ^= static_cast<std::uint64_t>(caller.line) * 0x9E3779B97F4A7C15ULL;
   key |= 1;  // 0 marks a free slot
+  if (s.rate.empty()) s.rate.resize(kRateSlots);
   RateSlot* slot = nullptr;
   for (std::size_t probe = 0; probe < 8; ++probe) {
     RateSlot& candidate = s.rate[(key + probe) & (kRateSlots - 1)];

@@ -10,11 +10,7 @@
 namespace auditwall::policy {
 namespace {
 
-struct Entry {
-  std::string_view name;
-  Family family;
-  std::string_view sub;  // the sub-family (network.connect, file.delete, ...), or ""
-};
+using Entry = EventClass;
 
 // CPython 3.10 to 3.13 audit events, sorted by name (a unit test checks the order). "open" is
 // file.read or file.write (or both) by its access kind; see selects() in policy.cpp.
@@ -171,15 +167,12 @@ Family family_of(std::string_view event_name) noexcept {
   return e != nullptr ? e->family : Family::other;
 }
 
-std::string_view sub_family_of(std::string_view event_name) noexcept {
-  const Entry* e = find(event_name);
-  return e != nullptr ? e->sub : std::string_view();
-}
+const EventClass* catalogue_begin() noexcept { return std::begin(kCatalogue); }
+const EventClass* catalogue_end() noexcept { return std::end(kCatalogue); }
 
-void classify_event(std::string_view event_name, Family& family, std::string_view& sub) noexcept {
+EventClass classify_event(std::string_view event_name) noexcept {
   const Entry* e = find(event_name);
-  family = e != nullptr ? e->family : Family::other;
-  sub = e != nullptr ? e->sub : std::string_view();
+  return e != nullptr ? *e : EventClass{event_name, Family::other, {}};
 }
 
 const std::vector<std::string_view>& catalogue() noexcept {

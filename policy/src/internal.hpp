@@ -42,12 +42,22 @@ std::string digest(std::string_view text);
 /// The family named `word` ("network", ...); false for anything else, "other" included.
 bool family_from_string(std::string_view word, Family& out) noexcept;
 
-/// The sub-family of a catalogue event ("connect" for socket.connect), "open" for the open
-/// event (read or write by access), or "" when it has none or is not in the catalogue.
-std::string_view sub_family_of(std::string_view event_name) noexcept;
 
-/// family_of() and sub_family_of() in one look-up.
-void classify_event(std::string_view event_name, Family& family, std::string_view& sub) noexcept;
+/// An audit event name with its family and its sub-family: "connect" for socket.connect,
+/// "open" for the open event (read or write by access), "" when it has none or is not in the
+/// catalogue.
+struct EventClass {
+  std::string_view name;
+  Family family = Family::other;
+  std::string_view sub;
+};
+
+/// The catalogue, sorted by name: [catalogue_begin(), catalogue_end()).
+const EventClass* catalogue_begin() noexcept;
+const EventClass* catalogue_end() noexcept;
+
+/// The class of any event name: its catalogue entry, or family `other`.
+EventClass classify_event(std::string_view event_name) noexcept;
 
 /// The sub-family names of a family, for validation and suggestions.
 std::vector<std::string_view> sub_families(Family family);

@@ -211,11 +211,7 @@ struct Selector {
 };
 
 // An event name with its family and sub-family, looked up once per name.
-struct Target {
-  std::string_view name;
-  Family family;
-  std::string_view sub;
-};
+using Target = EventClass;
 
 std::vector<Selector> selectors_of(const Rule& rule) {
   std::vector<Selector> out;
@@ -239,12 +235,6 @@ std::vector<Selector> selectors_of(const Rule& rule) {
     out.push_back(s);
   }
   return out;
-}
-
-Target target_of(std::string_view name) {
-  Target target{name, Family::other, {}};
-  classify_event(name, target.family, target.sub);
-  return target;
 }
 
 // How a rule's `on` (its selectors) selects an event: Select bits, 0 when it does not.
@@ -283,7 +273,7 @@ unsigned selection(const std::vector<Selector>& selectors, const Target& target)
 }
 
 unsigned selection(const Rule& rule, std::string_view name) {
-  return selection(selectors_of(rule), target_of(name));
+  return selection(selectors_of(rule), classify_event(name));
 }
 
 bool rule_needs_caller(const Rule& rule) noexcept {
@@ -444,11 +434,11 @@ std::shared_ptr<const Policy> Policy::with_mode(Mode mode) const {
 
 namespace {
 
-// Every name a plan may be needed for, sorted: the catalogue, the self-test event, and every
-// exact name a rule gives (views into `rules` and the catalogue). Sets `any_glob` when some
-// rule's `on` has a glob.
-std::vector<std::string_view> plan_names(const std::vector<Rule>& rules, bool& any_glob) {
-  std::vector<std::string_view> extra{kSelfTestEvent};
+// Every name a plan may be needed for, sorted, with its family: the catalogue, the self-test
+// event, and every exact name a rule gives (views into `rules` and the catalogue). Sets
+// `any_glob` when some rule's `on` has a glob.
+std::vector<Target> plan_names(const std::vector<Rule>& rules, bool& any_glob) {
+  std::vector<Target> extra{classify_event(kSelfTestEvent)};
   any_glob = false;
   for (const Rule& rule : rules) {
     for (const std::string& on : rule.on) {
@@ -458,17 +448,20 @@ std::vector<std::string_view> plan_names(const std::vector<Rule>& rules, bool& a
         any_glob = true;
       } else if (!family_from_string(on, f) &&
                  !(dot != std::string::npos && family_from_string(on.substr(0, dot), f))) {
-        extra.push_back(on);
+        extra.push_back(classify_event(on));
       }
     }
   }
-  std::sort(extra.begin(), extra.end());
+  const auto by_name = [](const Target& a, const Target& b) { return a.name < b.name; };
+  std::sort(extra.begin(), extra.end(), by_name);
   // The catalogue is sorted already (a unit test checks it): merge rather than sort it all.
-  const std::vector<std::string_view>& known = catalogue();
-  std::vector<std::string_view> names;
-  names.reserve(known.size() + extra.size());
-  std::merge(known.begin(), known.end(), extra.begin(), extra.end(), std::back_inserter(names));
-  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::vector<Target> names;
+  names.reserve(static_cast<std::size_t>(catalogue_end() - catalogue_begin()) + extra.size());
+  std::merge(catalogue_begin(), catalogue_end(), extra.begin(), extra.end(),
+             std::back_inserter(names), by_name);
+  names.erase(std::unique(names.begin(), names.end(),
+                          [](const Target& a, const Target& b) { return a.name == b.name; }),
+              names.end());
   return names;
 }
 
@@ -487,16 +480,15 @@ std::shared_ptr<const Policy> Compiler::compile(Document document) {
   Policy::Index& index = *policy->index_;
 
   bool any_glob = false;
-  const std::vector<std::string_view> names = plan_names(policy->rules_, any_glob);
+  const std::vector<Target> names = plan_names(policy->rules_, any_glob);
 
   std::vector<std::vector<Selector>> selectors;
   selectors.reserve(policy->rules_.size());
   for (const Rule& rule : policy->rules_) selectors.push_back(selectors_of(rule));
 
   std::vector<std::pair<std::string_view, const EventPlan*>> entries;
-  for (std::string_view name : names) {
+  for (const Target& target : names) {
     auto plan = std::make_unique<EventPlan>();
-    const Target target = target_of(name);
     for (std::size_t r = 0; r < policy->rules_.size(); ++r) {
       const Rule& rule = policy->rules_[r];
       if (unsigned select = selection(selectors[r], target)) {
@@ -506,8 +498,8 @@ std::shared_ptr<const Policy> Compiler::compile(Document document) {
     }
     // Names no rule selects get no plan, so that lookup() dismisses them at once; the
     // self-test event always has one, to prove the hook runs.
-    if (plan->entries.empty() && name != kSelfTestEvent) continue;
-    index.names.push_back(std::make_unique<std::string>(name));
+    if (plan->entries.empty() && target.name != kSelfTestEvent) continue;
+    index.names.push_back(std::make_unique<std::string>(target.name));
     entries.emplace_back(*index.names.back(), plan.get());
     index.plans.push_back(std::move(plan));
   }
@@ -529,10 +521,7 @@ std::shared_ptr<const Policy> Compiler::compile(Document document) {
 
 std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules) {
   bool any_glob = false;
-  const std::vector<std::string_view> names = plan_names(rules, any_glob);
-  std::vector<Target> targets;
-  targets.reserve(names.size());
-  for (std::string_view name : names) targets.push_back(target_of(name));
+  const std::vector<Target> names = plan_names(rules, any_glob);
   constexpr std::size_t kNone = static_cast<std::size_t>(-1);
   // Per name, the first earlier rule without match that selects it unconditionally, and the
   // conditional selections (file.read / file.write on open) such rules made, with the first.
@@ -547,7 +536,7 @@ std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules) {
     std::size_t by = kNone;
     bool hidden = true, selects = false;
     for (std::size_t n = 0; n < names.size() && hidden; ++n) {
-      const unsigned select = selection(selectors, targets[n]);
+      const unsigned select = selection(selectors, names[n]);
       if (select == 0) continue;
       selects = true;
       if (always[n] != kNone) {
@@ -573,7 +562,7 @@ std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules) {
     if (hidden && selects && by != kNone) out.push_back({r, by});
     if (rule.match != nullptr) continue;
     for (std::size_t n = 0; n < names.size(); ++n) {
-      const unsigned select = selection(selectors, targets[n]);
+      const unsigned select = selection(selectors, names[n]);
       if ((select & kSelectAlways) && always[n] == kNone) always[n] = r;
       if ((select & ~unsigned{kSelectAlways}) && bits_by[n] == kNone) bits_by[n] = r;
       bits[n] |= select & ~unsigned{kSelectAlways};
