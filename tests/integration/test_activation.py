@@ -130,6 +130,42 @@ def test_malicious_pth_is_blocked_under_auditwall_run(evil_pth, tmp_path):
     assert "program ran" in ran.stdout, ran
 
 
+# The `auditwall` command runs `auditwall run` natively, with no interpreter of its own;
+# `python -m auditwall run` is the same command in Python. They must behave the same.
+FRONT_END_CASES = {
+    "no program": ["--policy", str(DENY_SYSTEM)],
+    "option without value": ["--policy"],
+    "-c without code": ["--policy", str(DENY_SYSTEM), "-c"],
+    "-m without module": ["--policy", str(DENY_SYSTEM), "--", "-m"],
+    "no policy": ["-c", "pass"],
+    "unknown mode": ["--policy", str(DENY_SYSTEM), "--mode", "audit", "-c", "pass"],
+    "broken policy": ["--policy", "broken.yaml", "-c", "pass"],
+    "missing policy": ["--policy=does-not-exist.yaml", "-c", "pass"],
+    "program runs": ["--policy", str(DENY_SYSTEM), "--mode=monitor", "-c",
+                     "import os, sys; print(sys.argv[1:], os.environ['AUDITWALL_MODE'], "
+                     "os.environ['AUDITWALL_POLICY'], os.environ['AUDITWALL_LOG'])", "a", "--b"],
+}
+
+
+@pytest.mark.parametrize("case", FRONT_END_CASES)
+def test_auditwall_command_and_python_m_auditwall_run_agree(case, tmp_path):
+    args = FRONT_END_CASES[case]
+    (tmp_path / "broken.yaml").write_text(
+        "version: 1\nrules:\n  - id: x\n    on: os.system\n    action: nope\n")
+    env = {"AUDITWALL_LOG": "file:events.jsonl,rate_limit=5"}
+    native = run([pathlib.Path(sys.executable).parent / "auditwall", "run", *args],
+                 env=env, cwd=tmp_path)
+    python = run([sys.executable, "-m", "auditwall", "run", *args], env=env, cwd=tmp_path)
+    assert native.returncode == python.returncode, (native, python)
+    assert native.stdout == python.stdout, (native, python)
+    assert native.stderr.splitlines()[:1] == python.stderr.splitlines()[:1], (native, python)
+    if case == "program runs":
+        assert native.returncode == 0 and native.lines == [
+            f"['a', '--b'] monitor {DENY_SYSTEM} file:{tmp_path}/events.jsonl,rate_limit=5"], native
+    else:
+        assert native.returncode in (2, 78) and native.stderr, native
+
+
 def test_python_m_auditwall_front_end_runs_site_unprotected(auditwall_run, evil_pth, tmp_path):
     # The documented limit of `python -m auditwall run`: the front-end interpreter runs site,
     # and so the .pth, before any auditwall code. The program's interpreter is still armed

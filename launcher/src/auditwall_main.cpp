@@ -1,0 +1,148 @@
+// The auditwall command. `auditwall run` is native: it checks the policy, hands down its
+// compiled form and the pre-init shim, and execs the environment's Python on the program, so
+// that starting a protected program costs no second interpreter. Every other command is the
+// Python command line (auditwall/cli.py), run by that Python with -S: no .pth file of the
+// environment runs in a process that acts for auditwall.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "front_end.hpp"
+
+namespace {
+
+using auditwall::front_end::kExitCannotRun;
+using auditwall::front_end::kExitPolicyError;
+using auditwall::front_end::kExitUsage;
+
+// The same text as auditwall/cli.py's USAGE.
+const char kUsage[] =
+    "usage: auditwall run [--policy PATH|builtin:NAME] [--mode enforce|monitor] [--log SINK] "
+    "[--] (SCRIPT | -m MODULE | -c CODE) [ARGS...]\n"
+    "       auditwall policy check FILE...\n"
+    "       auditwall policy explain FILE --event NAME [ARG...]\n"
+    "       auditwall policy generate LOG... -o POLICY.yaml\n"
+    "       auditwall report [--examples N] LOG...\n"
+    "       auditwall --version\n";
+
+int fail_usage(const std::string& message) {
+  std::fprintf(stderr, "auditwall: %s\n%s", message.c_str(), kUsage);
+  return kExitUsage;
+}
+
+std::string env_or_empty(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
+}
+
+// This environment's Python: the one beside this program (a venv's bin/), else the
+// interpreter of the version auditwall was built for, found on PATH.
+std::string find_python() {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    std::string here = self;
+    here.resize(here.rfind('/'));
+    for (const char* name : {AUDITWALL_PYTHON_NAME, "python3", "python"}) {
+      const std::string candidate = here + "/" + name;
+      if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+  }
+  return AUDITWALL_PYTHON_NAME;
+}
+
+[[noreturn]] void exec_python(std::vector<std::string> args) {
+  const std::string python = find_python();
+  args.insert(args.begin(), python);
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  execvp(python.c_str(), argv.data());
+  std::fprintf(stderr, "auditwall: cannot run %s: %s\n", python.c_str(), std::strerror(errno));
+  std::exit(kExitCannotRun);
+}
+
+int run(int argc, char** argv) {
+  std::string policy_ref = env_or_empty("AUDITWALL_POLICY");
+  std::string mode = env_or_empty("AUDITWALL_MODE");
+  std::string log = env_or_empty("AUDITWALL_LOG");
+  int i = 0;
+  for (; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    const auto eq = arg.find('=');
+    const std::string name = arg.substr(0, eq);
+    std::string* option = name == "--policy" ? &policy_ref
+                          : name == "--mode" ? &mode
+                          : name == "--log"  ? &log
+                                             : nullptr;
+    if (option == nullptr) break;
+    if (eq != std::string::npos) {
+      *option = arg.substr(eq + 1);
+    } else if (i + 1 < argc) {
+      *option = argv[++i];
+    } else {
+      return fail_usage(arg + " needs a value");
+    }
+  }
+  if (i >= argc) return fail_usage("run needs a program: SCRIPT, -m MODULE or -c CODE");
+  const std::string first = argv[i];
+  if ((first == "-m" || first == "-c") && i + 1 >= argc) {
+    return fail_usage(first + " needs an argument");
+  }
+  if (policy_ref.empty()) return fail_usage("run needs --policy (or AUDITWALL_POLICY)");
+  if (!mode.empty() && mode != "enforce" && mode != "monitor") {
+    return fail_usage("unknown mode '" + mode + "'; use enforce or monitor");
+  }
+
+  // Check here, so that a broken policy is reported before the program starts.
+  policy_ref = auditwall::front_end::absolute(policy_ref);
+  const auto policy = auditwall::front_end::load_policy(policy_ref, "auditwall");
+  if (policy == nullptr) return kExitPolicyError;
+  const std::string preload = auditwall::front_end::find_preload("auditwall");
+  if (preload.empty()) return kExitCannotRun;
+  auditwall::front_end::hand_down(policy_ref, *policy, mode, preload);
+  if (!log.empty()) {
+    if (log.rfind("file:", 0) == 0) {  // the program may change directory before it logs
+      const auto comma = log.find(',');
+      const std::string path = log.substr(5, comma == std::string::npos ? std::string::npos
+                                                                         : comma - 5);
+      log = "file:" + auditwall::front_end::absolute(path) +
+            (comma == std::string::npos ? "" : log.substr(comma));
+    }
+    setenv("AUDITWALL_LOG", log.c_str(), 1);  // docs/log-schema.md says what SPEC can be
+  }
+  // exec, not a child: the program keeps this process's pid, stdin, signals and exit status.
+  exec_python(std::vector<std::string>(argv + i, argv + argc));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "run") == 0) return run(argc - 2, argv + 2);
+  // Everything else is the Python command line, found beside the shim without site.
+  const std::string parent =
+      auditwall::front_end::package_parent(auditwall::front_end::find_preload(""));
+  if (parent.empty()) {
+    std::fprintf(stderr, "auditwall: cannot find the auditwall package; reinstall auditwall\n");
+    return kExitCannotRun;
+  }
+  std::vector<std::string> args = {
+      "-S", "-c",
+      "import sys; sys.path.append(sys.argv.pop(1)); from auditwall.cli import main; "
+      "sys.exit(main())",
+      parent};
+  args.insert(args.end(), argv + 1, argv + argc);
+  exec_python(std::move(args));
+}

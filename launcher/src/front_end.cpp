@@ -1,0 +1,97 @@
+#include "front_end.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+namespace auditwall::front_end {
+
+namespace {
+
+bool is_file(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
+
+std::string dir_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+std::string find_preload(const char* program) {
+  if (const char* explicit_path = std::getenv("AUDITWALL_PRELOAD")) return explicit_path;
+  std::vector<std::string> candidates;
+#ifdef AUDITWALL_PYTHON_DIR
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    const std::string prefix = dir_of(dir_of(self));
+    for (const char* site : {"site-packages", "dist-packages"}) {
+      candidates.push_back(prefix + "/lib/" AUDITWALL_PYTHON_DIR "/" + site +
+                           "/auditwall/libauditwall-preload.so");
+    }
+  }
+#endif
+#ifdef AUDITWALL_BUILD_PRELOAD
+  candidates.push_back(AUDITWALL_BUILD_PRELOAD);
+#endif
+  for (const auto& candidate : candidates) {
+    if (is_file(candidate)) return candidate;
+  }
+  if (*program != '\0') {
+    std::fprintf(stderr,
+                 "%s: refusing to start: cannot find libauditwall-preload.so "
+                 "(set AUDITWALL_PRELOAD)\n",
+                 program);
+  }
+  return {};
+}
+
+std::string package_parent(const std::string& preload) {
+  return preload.empty() ? std::string() : dir_of(dir_of(preload));
+}
+
+std::string absolute(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  if (path.rfind("builtin:", 0) == 0) return path;
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd) == nullptr) return path;
+  return std::string(cwd) + "/" + path;
+}
+
+std::shared_ptr<const policy::Policy> load_policy(const std::string& ref, const char* program) {
+  policy::LoadResult loaded = policy::load_file(ref);
+  std::fputs(loaded.report().c_str(), stderr);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "%s: refusing to start: the policy cannot be used\n", program);
+    return nullptr;
+  }
+  return loaded.policy;
+}
+
+void hand_down(const std::string& ref, const policy::Policy& policy, const std::string& mode,
+               const std::string& preload) {
+  setenv("AUDITWALL_POLICY", ref.c_str(), 1);
+  // The program's interpreter arms from this, with no YAML parser at start-up (see
+  // docs/activation.md); the policy mode is not in it, AUDITWALL_MODE still applies.
+  setenv(policy::kCompiledVariable, policy::serialise(policy).c_str(), 1);
+  if (!mode.empty()) setenv("AUDITWALL_MODE", mode.c_str(), 1);
+  // The shim first, once; what was preloaded before stays, in its order.
+  std::string ld_preload = preload;
+  if (const char* existing = std::getenv("LD_PRELOAD")) {
+    const std::string list = existing;
+    std::size_t start = 0;
+    while (start < list.size()) {
+      std::size_t end = list.find_first_of(" :", start);
+      if (end == std::string::npos) end = list.size();
+      const std::string item = list.substr(start, end - start);
+      if (!item.empty() && item != preload) ld_preload += ' ' + item;
+      start = end + 1;
+    }
+  }
+  setenv("LD_PRELOAD", ld_preload.c_str(), 1);
+}
+
+}  // namespace auditwall::front_end

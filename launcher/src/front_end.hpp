@@ -1,0 +1,38 @@
+// What auditwall's two front ends (auditwall-launch, auditwall run) share: finding the
+// pre-init shim, loading the policy once, and handing both down to the program's process.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "auditwall/policy.hpp"
+
+namespace auditwall::front_end {
+
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitPolicyError = 78;  // EX_CONFIG
+inline constexpr int kExitCannotRun = 127;
+
+/// The shim that arms the hook in a new interpreter. An explicit AUDITWALL_PRELOAD wins;
+/// otherwise it is looked for in the site-packages of the environment this program is
+/// installed in, then in the build tree. Empty when there is none; then, unless `program`
+/// is empty, says on stderr that `program` refuses to start.
+std::string find_preload(const char* program);
+
+/// The directory of this environment's site-packages that holds the auditwall package
+/// (the one find_preload() found the shim in), or empty.
+std::string package_parent(const std::string& preload);
+
+/// `path` made absolute against the working directory; builtin:NAME unchanged.
+std::string absolute(const std::string& path);
+
+/// Loads the policy, printing every diagnostic to stderr as FILE:LINE:COL. On failure,
+/// says `program: refusing to start` and returns null.
+std::shared_ptr<const policy::Policy> load_policy(const std::string& ref, const char* program);
+
+/// Sets what the program's processes arm from: AUDITWALL_POLICY (absolute), the compiled
+/// policy, AUDITWALL_MODE when `mode` is not empty, and the shim first in LD_PRELOAD.
+void hand_down(const std::string& ref, const policy::Policy& policy, const std::string& mode,
+               const std::string& preload);
+
+}  // namespace auditwall::front_end
