@@ -18,6 +18,8 @@ enum : unsigned {
 // No single value may fill the buffer: each is cut here, before redaction and the final,
 // shorter cut to max_arg_chars.
 constexpr std::size_t kStoreMax = 4096;
+// How far past the cut (max_arg_chars) the redaction rules read a value.
+constexpr std::size_t kLookAhead = 256;
 constexpr std::size_t kMaxArgv = 64;
 
 struct Head {
@@ -488,13 +490,26 @@ std::string_view Redactor::view(std::string_view value, bool was_cut, bool proce
 }
 
 std::string Redactor::apply(std::string_view value, bool was_cut, bool process) const {
+  // Only the first max_chars bytes are shown. The rules read kLookAhead bytes further, so that
+  // a secret that starts before the cut is still recognised whole (a pattern such as
+  // "KEY-[0-9]{20}" matches only the whole secret), and no further: a 4 KiB value costs no
+  // more than a short one.
+  if (value.size() > max_chars + kLookAhead) {
+    value = value.substr(0, utf8_cut(value, max_chars + kLookAhead));
+    was_cut = true;
+  }
   std::string out;
   out.reserve(value.size());
+  std::size_t kept = 0;  // value[0, kept) is in out; the rest is copied in runs, not by char
+  auto redact = [&](std::size_t from, std::size_t to) {  // value[from, to) -> <redacted>
+    out.append(value.data() + kept, from - kept);
+    out += kRedacted;
+    kept = to;
+  };
   std::size_t i = 0;
   while (i < value.size()) {
     // Credentials in a URL: scheme://user:PASSWORD@host
-    if (value.compare(i, 3, "://") == 0) {
-      out += "://";
+    if (value[i] == ':' && value.compare(i, 3, "://") == 0) {
       i += 3;
       std::size_t j = i;
       while (j < value.size() && value[j] != '/' && value[j] != '@' && value[j] != ' ' &&
@@ -505,8 +520,7 @@ std::string Redactor::apply(std::string_view value, bool was_cut, bool process) 
       // A value cut before the '@' may still hold the start of a password: hide the rest.
       const bool cut_inside = was_cut && j == value.size() && colon != std::string_view::npos;
       if ((at || cut_inside) && colon != std::string_view::npos) {
-        out.append(value.substr(i, colon + 1));
-        out += kRedacted;
+        redact(i + colon + 1, j);
         i = j;
       }
       continue;
@@ -532,13 +546,13 @@ std::string Redactor::apply(std::string_view value, bool was_cut, bool process) 
           secret = iequals_glob(g, name);
         }
         if (secret) {
-          out.append(value.substr(i, v - i));
           std::size_t k = v;
           if (k < value.size() && (value[k] == '\'' || value[k] == '"')) {
             const char quote = value[k];
-            out += quote;
-            ++k;
+            ++k;  // the quotes stay
+            const std::size_t from = k;
             while (k < value.size() && value[k] != quote) ++k;
+            redact(from, k);
           } else {
             // "Bearer TOKEN": an authorization scheme word keeps the secret after it.
             std::size_t word = k;
@@ -546,23 +560,22 @@ std::string Redactor::apply(std::string_view value, bool was_cut, bool process) 
             const std::string_view scheme = value.substr(k, word - k);
             if (word < value.size() && value[word] == ' ' &&
                 (scheme == "Bearer" || scheme == "Basic" || scheme == "Token" || scheme == "bearer")) {
-              out.append(scheme);
-              out += ' ';
               k = word + 1;
             }
+            const std::size_t from = k;
             while (k < value.size() && !ends_value(value[k])) ++k;
+            redact(from, k);
           }
-          out += kRedacted;
           i = k;
           continue;
         }
       }
-      out.append(name);
       i = j;
       continue;
     }
-    out += value[i++];
+    ++i;
   }
+  out.append(value.data() + kept, value.size() - kept);
   for (const auto& re : patterns) out = std::regex_replace(out, re, kRedacted);
   if (out.size() > max_chars || was_cut) {
     const std::size_t keep = utf8_cut(out, max_chars);

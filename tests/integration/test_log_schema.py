@@ -181,6 +181,24 @@ except PermissionError as e:
         assert len(call.encode()) <= 200 + len("...(cut)"), call
 
 
+def test_secret_straddling_the_cut_is_redacted_in_a_long_value(tmp_path, policy_file,
+                                                               auditwall_run):
+    # The redaction rules read only a little past the cut (max_arg_chars): a secret that
+    # starts before the cut, in a value far longer than that, is still recognised whole.
+    policy = policy_file(POLICY + "log:\n  redact_patterns: ['KEY-[0-9]{40}']\n")
+    secret = "KEY-" + "7" * 40
+    ran = auditwall_run("--policy", policy, "--log", f"file:{tmp_path}/e.jsonl,max_arg_chars=40",
+                        "-c", "import sys; "
+                        f"sys.audit('app.event', 'x' * 20 + ' {secret}' + 'y' * 5000); "
+                        f"sys.audit('app.event', 'x' * 5 + ' API_TOKEN=' + '8' * 60 + 'y' * 5000)")
+    assert ran.returncode == 0, ran
+    text = (tmp_path / "e.jsonl").read_text()
+    calls = [r["args"]["call"] for r in decisions(parse(text), "app.event")]
+    assert calls == ["app.event('" + "x" * 20 + " <redacte...(cut)",
+                     "app.event('" + "x" * 5 + " API_TOKEN=<redacted>...(cut)"], calls
+    assert "7777" not in text and "8888" not in text, text
+
+
 def test_json_on_a_pipe_by_default(tmp_path, policy_file, auditwall_run):
     ran = auditwall_run("--policy", policy_file(POLICY), "-c", "import sys; sys.audit('app.event')")
     assert ran.returncode == 0, ran
