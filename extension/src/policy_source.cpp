@@ -34,8 +34,12 @@ bool loader_library(LoaderLibrary& out, std::string& error) {
   path = (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) +
          "/libauditwall-loader.so";
   // RTLD_LOCAL: its C++ runtime (the shared libstdc++) and its copy of the policy library
-  // stay out of the global scope; only the two C functions below are used.
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // stay out of the global scope; only the two C functions below are used. RTLD_LAZY: binding
+  // every function of libstdc++ and yaml-cpp up front cost 1.3 M instructions at each such
+  // start-up; missing libraries still fail here, and a symbol missing from an installed
+  // library (a broken installation) ends the process, with the dynamic loader's message, when
+  // first called.
+  void* handle = dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
     error = "cannot load the policy loader " + path + ": " + (why ? why : "unknown error");
