@@ -27,6 +27,9 @@ def _arm():
         sys.stderr.write(f"{e}\nauditwall: refusing to start: the policy cannot be used: {policy}\n")
         sys.stderr.flush()
         os._exit(_core.EXIT_POLICY_ERROR)
+    # Children auto-load too: hand them the compiled policy, as the front ends do, so that
+    # they need not load the YAML parser again. Each checks that it still matches the file.
+    os.environ[_core.COMPILED_VARIABLE] = _core.compiled_form()
 
 
 try:

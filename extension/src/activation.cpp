@@ -2,12 +2,17 @@
 #include "activation.hpp"
 
 #include <cstdlib>
+#include <memory>
 #include <cstring>
 
 #include "policy_source.hpp"
 #include "seccomp_stage.hpp"
 
 namespace auditwall::activation {
+
+namespace {
+std::shared_ptr<const policy::Policy> g_as_loaded;  // set once, when arming succeeded
+}  // namespace
 
 bool arm(const std::string& policy_ref, const std::string& mode, hook::How how,
          std::string& error) {
@@ -23,6 +28,7 @@ bool arm(const std::string& policy_ref, const std::string& mode, hook::How how,
     }
     policy = loaded.policy;
   }
+  std::shared_ptr<const policy::Policy> as_loaded = policy;
   if (mode == "monitor" || mode == "enforce") {
     policy::Mode wanted = mode == "monitor" ? policy::Mode::monitor : policy::Mode::enforce;
     if (wanted != policy->mode()) policy = policy->with_mode(wanted);
@@ -30,7 +36,13 @@ bool arm(const std::string& policy_ref, const std::string& mode, hook::How how,
     error = "unknown mode '" + mode + "'; use enforce or monitor";
     return false;
   }
-  return hook::arm(std::move(policy), how, error);
+  if (!hook::arm(std::move(policy), how, error)) return false;
+  g_as_loaded = std::move(as_loaded);
+  return true;
+}
+
+std::string compiled_form() {
+  return g_as_loaded != nullptr ? policy::serialise(*g_as_loaded) : std::string();
 }
 
 }  // namespace auditwall::activation

@@ -15,6 +15,10 @@ inline constexpr int kExitPolicyError = 78;
 bool arm(const std::string& policy_ref, const std::string& mode, hook::How how,
          std::string& error);
 
+/// The compiled form (policy::serialise) of the policy arm() armed, as loaded, before `mode`
+/// applied; "" before arming. Auto-load hands it to the children, as the front ends do.
+std::string compiled_form();
+
 }  // namespace auditwall::activation
 
 extern "C" {

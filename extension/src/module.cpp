@@ -154,6 +154,8 @@ PYBIND11_MODULE_EXEC(_core_impl, m) {
         "Where the policy's audit rules and its seccomp filters disagree, one note each.");
   m.def("activate", &activate, py::arg("path"), py::arg("mode") = "", py::arg("how") = "api",
         "Arms the audit hook with a policy file. Raises RuntimeError when it cannot.");
+  m.def("compiled_form", [] { return activation::compiled_form(); },
+        "The compiled form of the armed policy as loaded, for AUDITWALL_COMPILED; '' before arming.");
   m.def("status", &status, "Whether the hook is armed, how, and with which policy.");
   // Without the GIL: the write may block on the sink, and the writer thread needs no GIL.
   m.def("flush", [] { recorder::flush(); }, py::call_guard<py::gil_scoped_release>(),

@@ -308,6 +308,33 @@ def test_policy_edited_after_start_is_read_again_by_children(auditwall_run, poli
     assert ran.lines == ["child exit 0", "child ran"], ran
 
 
+HAND_DOWN = """\
+import os, subprocess, sys
+print("handed down", bool(os.environ.get("AUDITWALL_COMPILED")))
+sys.stdout.flush()
+subprocess.run([sys.executable, "-c", sys.argv[1]])
+"""
+
+
+def test_autoload_hands_its_compiled_policy_to_children(python):
+    # On its own, an auto-loaded interpreter reads the YAML, and so maps the parser...
+    ran = python("-c", MAPPED, env={"AUDITWALL_POLICY": str(DENY_SYSTEM)})
+    assert ran.lines == ["yaml-cpp True", "shared libstdc++ True", "denied no-os-system"], ran
+    # ...its children arm from the compiled policy it hands down, without the parser.
+    ran = python("-c", HAND_DOWN, MAPPED, env={"AUDITWALL_POLICY": str(DENY_SYSTEM)})
+    assert ran.lines == ["handed down True", "yaml-cpp False", "shared libstdc++ False",
+                         "denied no-os-system"], ran
+
+
+def test_autoload_children_follow_a_policy_edited_after_start(python, policy_file, tmp_path):
+    policy = policy_file(DENY_SYSTEM.read_text())
+    script = tmp_path / "edit.py"
+    script.write_text(EDIT_THEN_SPAWN)
+    ran = python(script, policy, "version: 1\nrules:\n  - {id: ok, on: os.system, action: allow}\n",
+                 env={"AUDITWALL_POLICY": str(policy)})
+    assert ran.lines == ["child exit 0", "child ran"], ran
+
+
 def test_static_and_shared_cpp_runtimes_live_side_by_side(auditwall_run, policy_file):
     # The armed extension has its own C++ runtime; reading YAML in the same process loads the
     # loader library with the shared one. Exceptions thrown on both sides stay on their side.
