@@ -32,9 +32,10 @@ PRE_INIT = "pre-init (auditwall run / auditwall-launch --no-seccomp, in the prog
 PRE_INIT_SECCOMP = "pre-init + armed seccomp stage (auditwall-launch, in the program)"
 PRE_INIT_YAML = "pre-init reading the YAML itself (no AUDITWALL_COMPILED)"
 AUTO_LOAD = "auto-load (AUDITWALL_POLICY)"
+AUTO_LOAD_CHILD = "auto-load in a child of an auto-loaded process"
 # The variants measured in instructions: those that run in the program's own process, except
 # the seccomp stage, whose seccomp(2) call valgrind does not support.
-IN_PROGRAM = ("plain", PRE_INIT, PRE_INIT_YAML, AUTO_LOAD)
+IN_PROGRAM = ("plain", PRE_INIT, PRE_INIT_YAML, AUTO_LOAD, AUTO_LOAD_CHILD)
 
 
 def variants(policy):
@@ -57,6 +58,8 @@ def variants(policy):
         PRE_INIT_SECCOMP: ([py], {**pre_init, "AUDITWALL_SECCOMP": "on"}),
         PRE_INIT_YAML: ([py], {"LD_PRELOAD": shim, "AUDITWALL_POLICY": policy}),
         AUTO_LOAD: ([py], {"AUDITWALL_POLICY": policy}),
+        # Auto-load hands its compiled policy down to the children, as the front ends do.
+        AUTO_LOAD_CHILD: ([py], {"AUDITWALL_POLICY": policy, "AUDITWALL_COMPILED": compiled}),
     }
     if launcher.exists():
         out["auditwall-launch, whole"] = ([str(launcher), "--policy", policy, py], {})

@@ -12,3 +12,4 @@ def test_startup_bench_runs(tmp_path):
     assert ran.returncode == 0, ran
     assert "interpreter: " in ran.stdout and "pre-init" in ran.stdout, ran
     assert "python -m auditwall run, whole" in ran.stdout, ran
+    assert "auto-load in a child of an auto-loaded process" in ran.stdout, ran
