@@ -76,6 +76,13 @@ if(AUDITWALL_YAML_ARCHIVE)
 else()
   target_link_libraries(auditwall_yaml INTERFACE ${AUDITWALL_YAML_TARGET})
 endif()
+# The runtime of the programs that read YAML (auditwall-launch, auditwall, auditwall-policy):
+# static only with the static yaml-cpp. The shared yaml-cpp needs the shared libstdc++, and a
+# program must not carry a second, private C++ runtime beside it.
+add_library(auditwall_yaml_runtime INTERFACE)
+if(AUDITWALL_YAML_ARCHIVE)
+  target_link_libraries(auditwall_yaml_runtime INTERFACE auditwall_static_runtime)
+endif()
 if(AUDITWALL_SECCOMP_ARCHIVE)
   auditwall_archive_is_pic(AUDITWALL_SECCOMP_ARCHIVE_PIC ${AUDITWALL_SECCOMP_ARCHIVE}
     "${LIBSECCOMP_INCLUDE_DIRS}"
