@@ -250,6 +250,10 @@ def startup_part(py, args):
         "        for n in s.IN_PROGRAM:\n"
         "            ir[n] = s.instructions(*cases[n])\n"
         "    out[label] = {'ms': ms, 'ir': ir}\n"
+        f"if {bool(args.callgrind and not args.smoke)} and shutil.which('valgrind'):\n"
+        f"    own = s.front_ends({str(NO_RULE_POLICY)!r})\n"
+        "    for data in out.values():\n"
+        "        data['ir'].update(own)\n"
         "print(json.dumps(out))\n")
     print("run_all: start-up", flush=True)
     ran = subprocess.run([py, "-c", code], capture_output=True, text=True, cwd=ROOT)
@@ -379,11 +383,21 @@ def check_targets(res):
         if irs:
             extra = (f"; instructions +{irs[startup_bench.PRE_INIT] - irs['plain']:,}"
                      f" (pre-init), +{irs[startup_bench.AUTO_LOAD] - irs['plain']:,} (auto-load)")
-        # The target is the issue's, for `auditwall run` (pre-init arming); auto-load, which
-        # imports auditwall and reads the YAML in the program, is shown beside it.
-        rows.append(("Start-up of `auditwall run`: at most 0.5 ms added to `python -c pass`",
+        # The target is the issue's, for `auditwall run`, policy parsing included: its native
+        # front end's own process plus pre-init arming in the program, judged in instructions
+        # at the rate plain `python -c pass` runs here; auto-load is shown beside it.
+        whole = None
+        if startup_bench.FRONT_END_RUN in irs and irs.get("plain"):
+            whole = irs[startup_bench.FRONT_END_RUN] + irs[startup_bench.PRE_INIT] - irs["plain"]
+            whole_ms = whole / irs["plain"] * plain
+            extra += (f"; `auditwall run` whole, its front end "
+                      f"({irs[startup_bench.FRONT_END_RUN]:,}) + pre-init: +{whole:,} "
+                      f"instructions = {whole_ms:.2f} ms at plain start-up's rate")
+        met = whole_ms <= 0.5 if whole is not None else pre - plain <= 0.5
+        rows.append(("Start-up of `auditwall run`: at most 0.5 ms added to `python -c pass`, "
+                     "policy parsing included",
                      f"pre-init +{pre - plain:.2f} ms, auto-load +{auto - plain:.2f} ms "
-                     f"(median wall){extra}", pre - plain <= 0.5))
+                     f"(median wall){extra}", met))
 
     # 4. >= 4x cheaper than the pure-Python reference, every event type
     ratios = {}
@@ -549,6 +563,10 @@ def write_report(res, out_md, png_name):
                 ir_plain = data.get("ir", {}).get("plain")
                 lines.append(f"| {name} | {ms:.2f} | {ms - plain:+.2f} | "
                              + (f"{ir:,} | {ir - ir_plain:+,} |" if ir else " | |"))
+            # The front ends' own processes: instructions only (they exec the program).
+            for name, ir in data.get("ir", {}).items():
+                if name not in data["ms"]:
+                    lines.append(f"| {name} | | | {ir:,} | |")
             lines.append("")
     macro = res.get("macro")
     if macro:

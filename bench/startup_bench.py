@@ -92,13 +92,41 @@ def wall_times(cases, runs):
 def instructions(argv, env, check=True):
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(tmp) / "cg.out"
-        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+        subprocess.run([shutil.which("valgrind") or "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                         "--trace-children=no", *argv], env=env, check=check,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for line in out.read_text().splitlines():
             if line.startswith("summary:") or line.startswith("totals:"):
                 return int(line.split()[1])
     raise RuntimeError("no callgrind summary")
+
+
+FRONT_END_RUN = "auditwall run itself, up to its exec of the program"
+FRONT_END_LAUNCH = "auditwall-launch --no-seccomp itself, up to its exec of the program"
+RUN_WHOLE = "auditwall run, whole: its front end + pre-init in the program"
+
+
+def front_ends(policy):
+    """Instructions of each native front end's own process, all it does before the program
+    starts (the policy read and checked included). callgrind writes no counts for a process
+    that execs, so each is made to fail its exec: auditwall-launch is given a program that
+    does not exist, and a copy of `auditwall` finds no Python beside it or on PATH. (Without
+    seccomp: valgrind does not support seccomp(2).)"""
+    import auditwall
+
+    bindir = pathlib.Path(sys.executable).parent
+    shim = str(pathlib.Path(auditwall.__file__).parent / "libauditwall-preload.so")
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        alone = pathlib.Path(tmp) / "auditwall"
+        shutil.copy2(bindir / "auditwall", alone)
+        env = clean_env({"PATH": tmp, "AUDITWALL_PRELOAD": shim})
+        out[FRONT_END_RUN] = instructions([str(alone), "run", "--policy", policy, "-c", "pass"],
+                                          env, check=False)
+    out[FRONT_END_LAUNCH] = instructions(
+        [str(bindir / "auditwall-launch"), "--no-seccomp", "--policy", policy,
+         "/nonexistent/program"], clean_env({}), check=False)
+    return out
 
 
 def main():
@@ -129,16 +157,11 @@ def main():
                 argv, env = cases[name]
                 counts[name] = instructions(argv, env)
                 print(f"  {name:<62} {counts[name]:>14,} {counts[name] - counts['plain']:>+12,}")
-            # The launcher's own process, all it does before the program starts: it is asked
-            # to run a program that does not exist, since callgrind writes no counts for a
-            # process that execs. (Only without seccomp: valgrind does not support seccomp(2).)
-            for name in ("auditwall-launch --no-seccomp, whole",):
-                if name in cases:
-                    argv, env = cases[name]
-                    own = instructions(argv[:-len(program) - 1] + ["/nonexistent/program"],
-                                       env, check=False)
-                    print(f"  {name.replace(', whole', ' itself, up to exec'):<62} {own:>14,}")
-
+            own = front_ends(args.policy)
+            for name, count in own.items():
+                print(f"  {name:<62} {count:>14,}")
+            whole = own[FRONT_END_RUN] + counts[PRE_INIT] - counts["plain"]
+            print(f"  {RUN_WHOLE:<62} {'':>14} {whole:>+12,}")
 
 if __name__ == "__main__":
     main()

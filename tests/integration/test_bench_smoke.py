@@ -1,7 +1,10 @@
 """Smoke runs of the benchmarks with tiny counts, so that they cannot rot."""
 
 import pathlib
+import shutil
 import sys
+
+import pytest
 
 from conftest import ROOT, run
 
@@ -13,3 +16,17 @@ def test_startup_bench_runs(tmp_path):
     assert "interpreter: " in ran.stdout and "pre-init" in ran.stdout, ran
     assert "python -m auditwall run, whole" in ran.stdout, ran
     assert "auto-load in a child of an auto-loaded process" in ran.stdout, ran
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_startup_bench_counts_the_front_ends_own_processes():
+    # Each front end is counted up to its exec, which it is made to fail; a count this small
+    # means it stopped before reading the policy (for instance, on a usage error).
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import startup_bench
+    finally:
+        sys.path.pop(0)
+    counts = startup_bench.front_ends(str(ROOT / "tests" / "fixtures" / "deny-system.yaml"))
+    assert set(counts) == {startup_bench.FRONT_END_RUN, startup_bench.FRONT_END_LAUNCH}, counts
+    assert all(400_000 < n < 20_000_000 for n in counts.values()), counts
