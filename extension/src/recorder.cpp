@@ -416,6 +416,7 @@ void after_fork_child() {
   s.pending_dropped = 0;
   for (RateSlot& slot : s.rate) slot = RateSlot();
   for (Counts& c : s.counts) c = Counts();
+  syscall_log::after_fork_child();
 }
 
 void install_handlers_once() {

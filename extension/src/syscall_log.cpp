@@ -472,4 +472,15 @@ void write_dropped() noexcept {
 std::uint64_t records() noexcept { return g_records.load(std::memory_order_relaxed); }
 std::uint64_t errors() noexcept { return g_errors.load(std::memory_order_relaxed); }
 
+void after_fork_child() noexcept {
+  g_records.store(0, std::memory_order_relaxed);
+  g_errors.store(0, std::memory_order_relaxed);
+  for (Slot& slot : g_slots) {
+    slot.nr.store(-1, std::memory_order_relaxed);
+    slot.window_start.store(0, std::memory_order_relaxed);
+    slot.in_window.store(0, std::memory_order_relaxed);
+    slot.dropped.store(0, std::memory_order_relaxed);
+  }
+}
+
 }  // namespace auditwall::syscall_log

@@ -43,4 +43,8 @@ void write_dropped() noexcept;
 std::uint64_t records() noexcept;
 std::uint64_t errors() noexcept;
 
+/// In a forked child: starts the counters and the rate limiting afresh, as the recorder does
+/// (the parent reports what it counted and dropped). Called by the recorder's fork handler.
+void after_fork_child() noexcept;
+
 }  // namespace auditwall::syscall_log

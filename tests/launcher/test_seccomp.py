@@ -298,6 +298,36 @@ for attempt in range(10):
         [("syscall.mknodat", 7)], ran
 
 
+def test_a_forked_child_counts_kernel_reports_afresh(launch, tmp_path):
+    # The parent's reports are its own: the child neither counts them in status() nor reports
+    # the parent's rate-limited calls again (its own calls start a fresh rate window).
+    ran = launch(DENY_SYSTEM, sys.executable, "-c", """\
+import os, sys, auditwall
+def attempt(times):
+    for _ in range(times):
+        try:
+            os.mknod("x")
+        except PermissionError:
+            pass
+attempt(5)
+print("parent", auditwall.status()["log"]["records"], flush=True)
+pid = os.fork()
+if pid == 0:
+    attempt(2)
+    print("child", auditwall.status()["log"]["records"], flush=True)
+    sys.exit(0)
+os.waitpid(pid, 0)
+""", env={"AUDITWALL_LOG": "stderr,rate_limit=3,window_ms=60000"})
+    assert ran.returncode == 0, ran
+    assert ran.lines == ["parent 3", "child 2"], ran
+    records = parse(ran.stderr)
+    child = [r for r in syscall_records(ran.stderr) if str(r["pid"]) != str(records[0]["pid"])]
+    assert len(child) == 2, ran
+    notes = [r for r in records if r["event"] == "auditwall.rate-limit"]
+    assert [(n["args"]["event"], n["args"]["dropped"]) for n in notes] == \
+        [("syscall.mknodat", 2)], ran
+
+
 # --- normal programs keep working ---------------------------------------------------------
 
 WORKLOAD = """\
