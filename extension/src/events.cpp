@@ -270,11 +270,39 @@ PyObject* find_str(PyObject* dict, const char* key) {
   Py_ssize_t pos = 0;
   PyObject* k = nullptr;
   PyObject* value = nullptr;
+  const std::size_t length = std::strlen(key);
   while (PyDict_Next(dict, &pos, &k, &value)) {
-    if (!PyUnicode_CheckExact(k) || PyUnicode_CompareWithASCIIString(k, key) != 0) continue;
-    return value;
+    if (!PyUnicode_CheckExact(k)) continue;
+#if PY_VERSION_HEX < 0x030C0000
+    const bool ready = PyUnicode_IS_READY(k);
+#else
+    const bool ready = true;
+#endif
+    if (ready && PyUnicode_IS_ASCII(k)) {
+      // The common case, compared here: the keys of a module's globals are ASCII.
+      if (static_cast<std::size_t>(PyUnicode_GET_LENGTH(k)) == length &&
+          std::memcmp(PyUnicode_DATA(k), key, length) == 0) {
+        return value;
+      }
+      continue;
+    }
+    if (PyUnicode_CompareWithASCIIString(k, key) == 0) return value;
   }
   return nullptr;
+}
+
+// The UTF-8 text of a str (an exact one unless `subclass`), as a view that lives as long as
+// the str: CPython keeps the UTF-8 form with the object.
+bool utf8_view(PyObject* str, std::string_view& out, bool subclass = false) {
+  if (str == nullptr || !(subclass ? PyUnicode_Check(str) : PyUnicode_CheckExact(str))) return false;
+  Py_ssize_t size = 0;
+  const char* text = PyUnicode_AsUTF8AndSize(str, &size);
+  if (text == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  out = std::string_view(text, static_cast<std::size_t>(size));
+  return true;
 }
 
 bool utf8_of(PyObject* str, std::string& out) {
@@ -693,8 +721,8 @@ policy::CodeOrigin code_origin(const char* name, PyObject* args, int skip_frames
 }  // namespace
 
 std::string_view EventData::keep(std::string text) {
-  strings_.push_back(std::move(text));
-  return strings_.back();
+  strings_.push_front(std::move(text));
+  return strings_.front();
 }
 
 void EventData::set_argv(std::vector<std::string_view> items) {
@@ -767,24 +795,44 @@ bool in_stdlib(std::string_view file) {
   return false;
 }
 
+void Caller::reset() {
+  Py_CLEAR(name_);
+  Py_CLEAR(filename_);
+  module = "";
+  file = "";
+}
+
+void Caller::set(PyObject* name, PyObject* filename) {
+  reset();
+  if (utf8_view(name, module)) {
+    Py_INCREF(name);
+    name_ = name;
+  }
+  if (utf8_view(filename, file, true)) {
+    Py_INCREF(filename);
+    filename_ = filename;
+  }
+}
+
 bool find_caller(Caller& out, int skip_frames) {
   PyFrameObject* frame = frame_at(skip_frames);
   bool found = false;
   while (frame != nullptr) {
-    std::string module;
+    std::string_view module;
     PyObject* globals = frame_globals(frame);
-    const bool named = frame_module(globals, module);
-    Py_XDECREF(globals);
+    PyObject* name = find_str(globals, "__name__");  // borrowed from globals
+    const bool named = utf8_view(name, module);
     if (!named || !is_skipped_module(module)) {
       PyCodeObject* code = PyFrame_GetCode(frame);
-      out.module = named ? module : std::string();
-      out.file = code_filename(code);
+      out.set(named ? name : nullptr, code != nullptr ? code->co_filename : nullptr);
       out.line = frame_line(frame, code);
       Py_XDECREF(code);
+      Py_XDECREF(globals);
       found = true;
       Py_DECREF(frame);
       break;
     }
+    Py_XDECREF(globals);
     PyFrameObject* back = PyFrame_GetBack(frame);  // new reference
     Py_DECREF(frame);
     frame = back;

@@ -4,7 +4,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include <deque>
+#include <forward_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,7 +39,9 @@ class EventData {
   void set_argv(std::vector<std::string_view> items);
 
  private:
-  std::deque<std::string> strings_;  // a deque: growing it never moves earlier strings
+  // A list: adding to it never moves earlier strings, and an empty one allocates nothing (most
+  // events keep no text: a std::deque would allocate on construction, for every event).
+  std::forward_list<std::string> strings_;
   std::vector<std::string_view> argv_;
 };
 
@@ -60,11 +62,28 @@ std::vector<std::string> open_directories();
 /// its directory resolved plus its name. False when neither can be resolved.
 bool resolve_links(const std::string& path, std::string& out);
 
-/// The first Python frame that is not auditwall's own nor the import machinery's.
-struct Caller {
-  std::string module;  ///< the frame's module `__name__`, "" when unknown
-  std::string file;    ///< its code's co_filename
-  int line = 0;        ///< its current line, 0 when unknown
+/// The first Python frame that is not auditwall's own nor the import machinery's. The texts
+/// are views of the frame's str objects (its `__name__` and its code's co_filename), which
+/// the Caller holds a reference to: nothing is copied. Created and destroyed with the
+/// interpreter lock held.
+class Caller {
+ public:
+  Caller() = default;
+  ~Caller() { reset(); }
+  Caller(const Caller&) = delete;
+  Caller& operator=(const Caller&) = delete;
+
+  std::string_view module = "";  ///< the frame's module `__name__`, "" when unknown
+  std::string_view file = "";    ///< its code's co_filename, "" when unknown
+  int line = 0;                  ///< its current line, 0 when unknown
+
+  /// Takes a reference to `name` and `filename` (either may be nullptr: ""), and views them.
+  void set(PyObject* name, PyObject* filename);
+
+ private:
+  void reset();
+  PyObject* name_ = nullptr;
+  PyObject* filename_ = nullptr;
 };
 
 /// True when `file`, a code object's co_filename, is a module of the standard library: under

@@ -180,6 +180,30 @@ PyObject* utf8_or_null(PyObject* bytes) {
   return text;
 }
 
+// True when the ASCII text holds no control character, DEL, quote or backslash: its repr is
+// the text between single quotes. Eight bytes at a time (a zero-byte test per byte class).
+bool plain_ascii(const char* text, std::size_t n) {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t high = 0x8080808080808080ULL;
+  auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & high; };
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t x;
+    std::memcpy(&x, text + i, 8);
+    // ASCII only: no byte has its high bit set, so x + 1 per byte carries into bit 7 only
+    // for DEL, and x - 0x20 per byte borrows into bit 7 only below 0x20.
+    const std::uint64_t bad = ((x - ones * 0x20) | (x + ones)) & high;
+    if (bad != 0 || has_zero(x ^ (ones * '\'')) != 0 || has_zero(x ^ (ones * '\\')) != 0) {
+      return false;
+    }
+  }
+  for (; i < n; ++i) {
+    const char c = text[i];
+    if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\') return false;
+  }
+  return true;
+}
+
 // The repr of the commonest arguments written here, without a new object: a str of printable
 // ASCII with no quote or backslash ('text'), and an int of 64 bits. False for anything else.
 bool append_plain_repr(std::string& out, PyObject* obj) {
@@ -191,10 +215,7 @@ bool append_plain_repr(std::string& out, PyObject* obj) {
     const char* text = static_cast<const char*>(PyUnicode_DATA(obj));
     const Py_ssize_t length = PyUnicode_GET_LENGTH(obj);
     const auto n = static_cast<std::size_t>(std::min(length, kMaxPlainChars));
-    for (std::size_t i = 0; i < n; ++i) {
-      const char c = text[i];
-      if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\') return false;
-    }
+    if (!plain_ascii(text, n)) return false;
     out += '\'';
     out.append(text, n);
     out += length > kMaxPlainChars ? "..." : "'";
@@ -429,13 +450,13 @@ int decide(const Policy& policy, const char* event, PyObject* args, const policy
   // an allow rule lets through is counted without them.
   const bool logged = recorder::logs(decision);
   const std::string call = logged || decision.blocks() ? describe_call(event, args) : std::string();
-  const std::string rule_id = decision.rule != nullptr ? decision.rule->id : "default";
   if (!have_caller && logged) have_caller = events::find_caller(caller);
   recorder::Caller where;
   if (have_caller) where = {caller.module, caller.file, caller.line};
   recorder::record(policy, decision, data.event, call, where);
   if (!decision.blocks()) return 0;
 
+  const std::string rule_id = decision.rule != nullptr ? decision.rule->id : "default";
   const bool has_message = decision.rule != nullptr && !decision.rule->message.empty();
   const std::string reason = has_message ? decision.rule->message : "denied by policy " + policy.source();
   std::string message = "auditwall: " + call + " blocked by rule " + rule_id;
