@@ -99,6 +99,9 @@ def child_argv(python, variant, n, hook_dir, policy):
 
 def child_env(variant, log):
     env = clean_env()
+    # The same str hashes in every run: the loop's own dict lookups then cost the same in each
+    # variant, and instruction counts compare across variants and builds.
+    env["PYTHONHASHSEED"] = "0"
     if variant in ("no-rule", "allowed", "logged-file"):
         env["AUDITWALL_LOG"] = f"file:{log},rate_limit=0"
     elif variant == "logged-devnull":
