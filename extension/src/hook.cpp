@@ -130,6 +130,44 @@ PyObject* new_violation_type() {
 
 // ---- describing the call ---------------------------------------------------------------
 
+// The call's text, built on the stack: most calls fit, and a logged event then allocates
+// nothing for it. Longer text moves to the heap.
+class Text {
+ public:
+  Text() = default;
+  Text(const Text&) = delete;
+  Text& operator=(const Text&) = delete;
+
+  void append(const char* p, std::size_t n) {
+    if (!spilled_ && n <= kInline - size_) {
+      std::memcpy(inline_ + size_, p, n);
+      size_ += n;
+      return;
+    }
+    if (!spilled_) {
+      heap_.assign(inline_, size_);
+      spilled_ = true;
+    }
+    heap_.append(p, n);
+  }
+  Text& operator+=(char c) {
+    append(&c, 1);
+    return *this;
+  }
+  Text& operator+=(const char* s) {
+    append(s, std::strlen(s));
+    return *this;
+  }
+  std::string_view view() const { return spilled_ ? std::string_view(heap_) : std::string_view(inline_, size_); }
+
+ private:
+  static constexpr std::size_t kInline = 256;
+  char inline_[kInline];
+  std::size_t size_ = 0;
+  bool spilled_ = false;
+  std::string heap_;
+};
+
 constexpr std::size_t kMaxArgChars = 200;
 // A plain str longer than this is written up to here and ends with "...": the log buffer keeps
 // 4 KiB of a value and marks it cut (so redaction treats it as cut), and a module's source
@@ -139,7 +177,7 @@ constexpr Py_ssize_t kMaxPlainChars = 4096;
 // first kMaxArgChars + 1 characters (or bytes), never on a whole .pyc given to marshal.loads.
 constexpr Py_ssize_t kMaxReprInput = kMaxArgChars + 1;
 
-void append_utf8(std::string& out, PyObject* str) {
+void append_utf8(Text& out, PyObject* str) {
   Py_ssize_t size = 0;
   const char* text = PyUnicode_AsUTF8AndSize(str, &size);
   if (text == nullptr) {
@@ -206,7 +244,7 @@ bool plain_ascii(const char* text, std::size_t n) {
 
 // The repr of the commonest arguments written here, without a new object: a str of printable
 // ASCII with no quote or backslash ('text'), and an int of 64 bits. False for anything else.
-bool append_plain_repr(std::string& out, PyObject* obj) {
+bool append_plain_repr(Text& out, PyObject* obj) {
   if (PyUnicode_CheckExact(obj)) {
 #if PY_VERSION_HEX < 0x030C0000
     if (!PyUnicode_IS_READY(obj)) return false;
@@ -236,7 +274,7 @@ bool append_plain_repr(std::string& out, PyObject* obj) {
   return false;
 }
 
-void append_safe_repr(std::string& out, PyObject* obj, int depth) {
+void append_safe_repr(Text& out, PyObject* obj, int depth) {
   if (obj == nullptr) {
     out += "NULL";
     return;
@@ -307,9 +345,7 @@ void append_safe_repr(std::string& out, PyObject* obj, int depth) {
 }
 
 // "os.system('id')"
-std::string describe_call(const char* event, PyObject* args) {
-  std::string out;
-  out.reserve(128);  // one allocation for most calls
+void describe_call(Text& out, const char* event, PyObject* args) {
   out += event;
   out += '(';
   if (args != nullptr && PyTuple_Check(args)) {
@@ -320,7 +356,6 @@ std::string describe_call(const char* event, PyObject* args) {
     }
   }
   out += ')';
-  return out;
 }
 
 // Sets auditwall.PolicyViolation (this interpreter's) with event, rule and reason.
@@ -449,17 +484,18 @@ int decide(const Policy& policy, const char* event, PyObject* args, const policy
   // The call's text and the caller are for the log record and the denial only: an event that
   // an allow rule lets through is counted without them.
   const bool logged = recorder::logs(decision);
-  const std::string call = logged || decision.blocks() ? describe_call(event, args) : std::string();
+  Text call;
+  if (logged || decision.blocks()) describe_call(call, event, args);
   if (!have_caller && logged) have_caller = events::find_caller(caller);
   recorder::Caller where;
   if (have_caller) where = {caller.module, caller.file, caller.line};
-  recorder::record(policy, decision, data.event, call, where);
+  recorder::record(policy, decision, data.event, call.view(), where);
   if (!decision.blocks()) return 0;
 
   const std::string rule_id = decision.rule != nullptr ? decision.rule->id : "default";
   const bool has_message = decision.rule != nullptr && !decision.rule->message.empty();
   const std::string reason = has_message ? decision.rule->message : "denied by policy " + policy.source();
-  std::string message = "auditwall: " + call + " blocked by rule " + rule_id;
+  std::string message = "auditwall: " + std::string(call.view()) + " blocked by rule " + rule_id;
   if (has_message) message += ": " + decision.rule->message;
   if (decision.action == policy::Action::kill) kill_now(message);
   raise_violation(event, rule_id, reason, message);
