@@ -36,6 +36,10 @@ struct Shadow {
 };
 std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules);
 
+/// load_string() with yaml-cpp alone, never the fast reader: the reference the tests hold the
+/// fast reader to.
+LoadResult load_string_with_yaml_cpp(std::string_view text, const std::string& name);
+
 /// A short hex digest of a policy's text.
 std::string digest(std::string_view text);
 

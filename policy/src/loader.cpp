@@ -11,11 +11,14 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <type_traits>
+#include <optional>
 
 #include "auditwall/policy.hpp"
 #include "glob.hpp"
 #include "internal.hpp"
 #include "matcher.hpp"
+#include "quick_yaml.hpp"
 
 namespace auditwall::policy {
 namespace {
@@ -72,13 +75,34 @@ std::string join(const std::vector<std::string_view>& words) {
   return out;
 }
 
+// The items of a map, in order, to `visit(key, value)` until it returns false.
+template <typename Visit>
+void for_each_entry(const YAML::Node& map, Visit visit) {
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (!visit(it->first, it->second)) return;
+  }
+}
+
+template <typename Visit>
+void for_each_entry(const quick::Node& map, Visit visit) {
+  for (std::size_t i = 0; i < map.keys.size(); ++i) {
+    if (!visit(map.keys[i], map.items[i])) return;
+  }
+}
+
+// Reads a policy whose YAML has been parsed into N: a yaml-cpp N, or a quick::Node
+// from the fast reader.
+template <typename N>
 class Loader {
  public:
   explicit Loader(std::string file) : file_(std::move(file)) {}
 
-  LoadResult load(std::string_view text) {
+  LoadResult load(std::string_view text) { return finish(text, parse(text)); }
+
+  // The result of parse(text): the compiled policy when `ok`, and the diagnostics.
+  LoadResult finish(std::string_view text, bool ok) {
     LoadResult result;
-    if (parse(text)) {
+    if (ok) {
       doc_.source = file_;
       doc_.source_hash = digest(text);
       result.policy = Compiler::compile(std::move(doc_));
@@ -95,17 +119,26 @@ class Loader {
                          std::to_string(kMaxPolicyBytes));
       return false;
     }
-    YAML::Node root;
-    try {
-      root = YAML::Load(std::string(text));
-    } catch (const YAML::DeepRecursion& e) {
-      // yaml-cpp stops at a fixed depth (500) and calls it "bad file"; say what it means.
-      error_at(e.mark.line + 1, e.mark.column + 1,
-               "invalid YAML: nested more than " + std::to_string(e.depth()) + " levels deep");
-      return false;
-    } catch (const YAML::Exception& e) {
-      error_at(e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + e.msg);
-      return false;
+    N root;
+    if constexpr (std::is_same_v<N, quick::Node>) {
+      std::optional<quick::Node> tree = quick::parse(text);
+      if (!tree) {
+        error_at(0, 0, "outside the fast reader's subset of YAML");
+        return false;
+      }
+      root = std::move(*tree);
+    } else {
+      try {
+        root = YAML::Load(std::string(text));
+      } catch (const YAML::DeepRecursion& e) {
+        // yaml-cpp stops at a fixed depth (500) and calls it "bad file"; say what it means.
+        error_at(e.mark.line + 1, e.mark.column + 1,
+                 "invalid YAML: nested more than " + std::to_string(e.depth()) + " levels deep");
+        return false;
+      } catch (const YAML::Exception& e) {
+        error_at(e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + e.msg);
+        return false;
+      }
     }
     read_root(root);
     if (!has_errors()) warn_shadowed();
@@ -126,8 +159,8 @@ class Loader {
   }
 
  private:
-  void error(const YAML::Node& node, std::string message) {
-    const YAML::Mark mark = node.Mark();
+  void error(const N& node, std::string message) {
+    const auto mark = node.Mark();
     error_at(mark.line + 1, mark.column + 1, std::move(message));
   }
 
@@ -137,34 +170,36 @@ class Loader {
   }
 
   // Reports keys of `map` that are not in `known`; returns false when `map` is not a map.
-  bool check_keys(const YAML::Node& map, const std::vector<std::string_view>& known,
+  bool check_keys(const N& map, const std::vector<std::string_view>& known,
                   std::string_view what) {
     if (!map.IsMap()) {
       error(map, std::string(what) + " must be a mapping");
       return false;
     }
     std::set<std::string> seen;
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      if (!spend(it->first)) return false;
-      if (!it->first.IsScalar()) {
-        error(it->first, "keys of " + std::string(what) + " must be plain words");
-        continue;
+    bool within_budget = true;
+    for_each_entry(map, [&](const N& name, const N&) {
+      if (!spend(name)) return within_budget = false;
+      if (!name.IsScalar()) {
+        error(name, "keys of " + std::string(what) + " must be plain words");
+        return true;
       }
-      const std::string key = it->first.Scalar();
+      const std::string& key = name.Scalar();
       // yaml-cpp keeps the first of two equal keys; a reader may believe the second.
       if (!seen.insert(key).second) {
-        error(it->first, "duplicate key '" + key + "' in " + std::string(what));
-        continue;
+        error(name, "duplicate key '" + key + "' in " + std::string(what));
+        return true;
       }
       if (std::find(known.begin(), known.end(), key) == known.end()) {
-        error(it->first, "unknown key '" + key + "' in " + std::string(what) +
-                             did_you_mean(key, known) + "; known keys: " + join(known));
+        error(name, "unknown key '" + key + "' in " + std::string(what) +
+                        did_you_mean(key, known) + "; known keys: " + join(known));
       }
-    }
-    return true;
+      return true;
+    });
+    return within_budget;
   }
 
-  bool scalar(const YAML::Node& node, std::string_view what, std::string& out) {
+  bool scalar(const N& node, std::string_view what, std::string& out) {
     if (!node.IsScalar()) {
       error(node, std::string(what) + " must be a single value");
       return false;
@@ -174,7 +209,7 @@ class Loader {
   }
 
   template <typename Enum>
-  bool word(const YAML::Node& node, std::string_view what,
+  bool word(const N& node, std::string_view what,
             const std::vector<std::pair<std::string_view, Enum>>& choices, Enum& out) {
     std::string value;
     if (!scalar(node, what, value)) return false;
@@ -191,7 +226,7 @@ class Loader {
     return false;
   }
 
-  void read_root(const YAML::Node& root) {
+  void read_root(const N& root) {
     if (!root.IsDefined() || root.IsNull()) {
       error_at(1, 1, "policy is empty; it needs at least 'version: 1'");
       return;
@@ -227,7 +262,7 @@ class Loader {
 
   // `extends: builtin:NAME`: this policy's rules come first, so that they can allow what the
   // base would deny; its settings override the base's; seccomp denials add up.
-  void read_extends(const YAML::Node& node, bool has_mode, bool has_default) {
+  void read_extends(const N& node, bool has_mode, bool has_default) {
     std::string ref;
     if (!scalar(node, "extends", ref)) return;
     const std::vector<std::string_view> names = builtin_names();
@@ -295,7 +330,7 @@ class Loader {
     }
   }
 
-  bool boolean(const YAML::Node& node, std::string_view what, bool& out) {
+  bool boolean(const N& node, std::string_view what, bool& out) {
     std::string value;
     if (!scalar(node, what, value)) return false;
     if (value == "true") {
@@ -309,7 +344,7 @@ class Loader {
     return true;
   }
 
-  bool number(const YAML::Node& node, std::string_view what, std::uint64_t max,
+  bool number(const N& node, std::string_view what, std::uint64_t max,
               std::uint64_t& out) {
     std::string value;
     if (!scalar(node, what, value)) return false;
@@ -326,8 +361,8 @@ class Loader {
   }
 
   // A list of non-empty strings; a single value stands for a list of one.
-  bool strings(const YAML::Node& node, std::string_view what, std::vector<std::string>& out) {
-    auto add = [&](const YAML::Node& item) {
+  bool strings(const N& node, std::string_view what, std::vector<std::string>& out) {
+    auto add = [&](const N& item) {
       std::string value;
       if (!scalar(item, what, value)) return false;
       if (value.empty()) {
@@ -339,11 +374,11 @@ class Loader {
     };
     if (!node.IsSequence()) return add(node);
     bool ok = true;
-    for (const YAML::Node& item : node) ok = add(item) && ok;
+    for (const N& item : node) ok = add(item) && ok;
     return ok;
   }
 
-  void read_log(const YAML::Node& node) {
+  void read_log(const N& node) {
     if (!check_keys(node, {"sink", "format", "max_bytes", "keep", "redact_env",
                            "redact_patterns", "max_arg_chars", "rate_limit", "summary"},
                     "log")) {
@@ -396,7 +431,7 @@ class Loader {
     }
     if (node["redact_patterns"]) {
       std::vector<std::string> patterns;
-      const YAML::Node& list = node["redact_patterns"];
+      const N& list = node["redact_patterns"];
       strings(list, "a redaction pattern", patterns);
       for (std::size_t i = 0; i < patterns.size(); ++i) {
         try {
@@ -410,7 +445,7 @@ class Loader {
     }
   }
 
-  void read_seccomp(const YAML::Node& node) {
+  void read_seccomp(const N& node) {
     if (!check_keys(node, {"deny", "derive", "action"}, "seccomp")) return;
     SeccompConfig& seccomp = doc_.seccomp;
     seccomp.present = true;
@@ -423,12 +458,12 @@ class Loader {
            seccomp.action);
     }
     if (!node["deny"]) return;
-    const YAML::Node& deny = node["deny"];
+    const N& deny = node["deny"];
     if (!deny.IsSequence()) {
       error(deny, "seccomp deny must be a list of syscall names");
       return;
     }
-    for (const YAML::Node& item : deny) {
+    for (const N& item : deny) {
       std::string name;
       if (!scalar(item, "a syscall name", name)) continue;
       if (seccomp_syscall_resolve_name(name.c_str()) == __NR_SCMP_ERROR) {
@@ -455,14 +490,14 @@ class Loader {
     return syscall_names_;
   }
 
-  void read_rules(const YAML::Node& rules) {
+  void read_rules(const N& rules) {
     if (rules.IsNull()) return;
     if (!rules.IsSequence()) {
       error(rules, "rules must be a list");
       return;
     }
     std::set<std::string> ids;
-    for (const YAML::Node& node : rules) {
+    for (const N& node : rules) {
       if (!spend(node)) return;
       if (!check_keys(node, {"id", "on", "match", "action", "mode", "message"}, "a rule")) {
         continue;
@@ -502,14 +537,14 @@ class Loader {
     }
   }
 
-  void read_match(const YAML::Node& node, Rule& rule) {
+  void read_match(const N& node, Rule& rule) {
     auto matcher = std::make_shared<Matcher>();
     if (read_matcher(node, *matcher, 0)) rule.match = std::move(matcher);
   }
 
   // Counts the nodes the loader visits, so that YAML aliases that multiply a small file into
   // a huge tree (billion laughs) end in an error instead of hours of work.
-  bool spend(const YAML::Node& node) {
+  bool spend(const N& node) {
     if (++visited_ <= kMaxNodes) return true;
     if (!budget_reported_) {
       budget_reported_ = true;
@@ -520,7 +555,7 @@ class Loader {
   }
 
   // A mapping of matchers, all of which must hold.
-  bool read_matcher(const YAML::Node& node, Matcher& out, int depth) {
+  bool read_matcher(const N& node, Matcher& out, int depth) {
     if (!spend(node)) return false;
     if (depth > kMaxMatchDepth) {
       error(node, "match is nested more than " + std::to_string(kMaxMatchDepth) + " levels deep");
@@ -536,20 +571,21 @@ class Loader {
     }
     out.kind = Matcher::Kind::all;
     bool ok = true;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      if (!it->first.IsScalar()) continue;
+    for_each_entry(node, [&](const N& key, const N& value) {
+      if (!key.IsScalar()) return true;
       Matcher child;
-      if (read_leaf(it->first.Scalar(), it->second, child, depth)) {
+      if (read_leaf(key.Scalar(), value, child, depth)) {
         out.fields |= child.fields;
         out.children.push_back(std::move(child));
       } else {
         ok = false;
       }
-    }
+      return true;
+    });
     return ok;
   }
 
-  bool read_leaf(const std::string& key, const YAML::Node& value, Matcher& m, int depth) {
+  bool read_leaf(const std::string& key, const N& value, Matcher& m, int depth) {
     using Kind = Matcher::Kind;
     if (key == "not") {
       m.kind = Kind::negate;
@@ -565,7 +601,7 @@ class Loader {
         return false;
       }
       bool ok = true;
-      for (const YAML::Node& item : value) {
+      for (const N& item : value) {
         Matcher child;
         if (read_matcher(item, child, depth + 1)) {
           m.fields |= child.fields;
@@ -587,7 +623,7 @@ class Loader {
       return word(value, "origin", {{"dynamic", CodeOrigin::dynamic}, {"module", CodeOrigin::module}},
                   m.origin);
     }
-    std::vector<std::pair<std::string, YAML::Node>> items;
+    std::vector<std::pair<std::string, N>> items;
     if (!list_items(value, key, items)) return false;
     bool ok = true;
     if (key == "path" || key == "unix") {
@@ -707,9 +743,9 @@ class Loader {
   }
 
   // The items of a matcher's list (a single value stands for a list of one), as text.
-  bool list_items(const YAML::Node& value, const std::string& key,
-                  std::vector<std::pair<std::string, YAML::Node>>& out) {
-    auto add = [&](const YAML::Node& item) {
+  bool list_items(const N& value, const std::string& key,
+                  std::vector<std::pair<std::string, N>>& out) {
+    auto add = [&](const N& item) {
       if (!spend(item)) return false;
       std::string text;
       if (!scalar(item, "a value of '" + key + "'", text)) return false;
@@ -726,12 +762,12 @@ class Loader {
       return false;
     }
     bool ok = true;
-    for (const YAML::Node& item : value) ok = add(item) && ok;
+    for (const N& item : value) ok = add(item) && ok;
     return ok;
   }
 
   // A path glob, made absolute: "~" is the home directory, "**/x" matches at any depth.
-  bool path_pattern(const std::string& text, const YAML::Node& node, std::string& out) {
+  bool path_pattern(const std::string& text, const N& node, std::string& out) {
     if (std::string why = glob_error(text); !why.empty()) {
       error(node, "bad glob '" + text + "': " + why);
       return false;
@@ -784,7 +820,7 @@ class Loader {
   // Families, family.sub, event names and globs. Unknown families and sub-families are
   // errors; an event name outside the catalogue is allowed (programs raise their own events
   // with sys.audit) but warned about when it looks like a misspelt catalogue name.
-  void read_on_item(const YAML::Node& item, Rule& rule) {
+  void read_on_item(const N& item, Rule& rule) {
     std::string name;
     if (!scalar(item, "an event name", name)) return;
     if (name.empty()) {
@@ -841,17 +877,17 @@ class Loader {
     rule.on.push_back(std::move(name));
   }
 
-  void read_on(const YAML::Node& on, Rule& rule) {
+  void read_on(const N& on, Rule& rule) {
     if (on.IsSequence()) {
       if (on.size() == 0) error(on, "'on' must name at least one event");
-      for (const YAML::Node& item : on) read_on_item(item, rule);
+      for (const N& item : on) read_on_item(item, rule);
     } else {
       read_on_item(on, rule);
     }
   }
 
-  void warning(const YAML::Node& node, std::string message) {
-    const YAML::Mark mark = node.Mark();
+  void warning(const N& node, std::string message) {
+    const auto mark = node.Mark();
     diagnostics_.push_back(
         {file_, mark.line + 1, mark.column + 1, Severity::warning, std::move(message)});
   }
@@ -868,18 +904,34 @@ class Loader {
   std::vector<std::string_view> syscall_names_;
 };
 
-}  // namespace
-
-LoadResult load_string(std::string_view text, const std::string& name) {
+// Runs `load`. yaml-cpp may throw from places other than the parser (conversions, bad
+// allocation); the caller still gets a diagnostic, never an exception.
+template <typename Load>
+LoadResult guarded(const std::string& name, Load load) {
   try {
-    return Loader(name).load(text);
+    return load();
   } catch (const std::exception& e) {
-    // yaml-cpp may throw from places other than the parser (conversions, bad allocation);
-    // the caller still gets a diagnostic, never an exception.
     LoadResult result;
     result.diagnostics.push_back({name, 0, 0, Severity::error, std::string("cannot load policy: ") + e.what()});
     return result;
   }
+}
+
+}  // namespace
+
+LoadResult load_string(std::string_view text, const std::string& name) {
+  return guarded(name, [&] {
+    // The fast reader, when it reads the whole policy and the loader has nothing to say of it.
+    // A text it declines, and every policy with an error or a warning, is read again with
+    // yaml-cpp: diagnostics always come from one reader, with yaml-cpp's positions.
+    Loader<quick::Node> fast(name);
+    if (fast.parse(text) && fast.diagnostics().empty()) return fast.finish(text, true);
+    return Loader<YAML::Node>(name).load(text);
+  });
+}
+
+LoadResult load_string_with_yaml_cpp(std::string_view text, const std::string& name) {
+  return guarded(name, [&] { return Loader<YAML::Node>(name).load(text); });
 }
 
 LoadResult load_file(const std::string& path) {
