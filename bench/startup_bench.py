@@ -89,12 +89,16 @@ def wall_times(cases, runs):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def instructions(argv, env, check=True):
+def instructions(argv, env, status=0):
+    """Instructions of the process `argv` under callgrind, which must end with `status`."""
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(tmp) / "cg.out"
-        subprocess.run([shutil.which("valgrind") or "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                        "--trace-children=no", *argv], env=env, check=check,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ran = subprocess.run([shutil.which("valgrind") or "valgrind", "--tool=callgrind",
+                              f"--callgrind-out-file={out}", "--trace-children=no", *argv],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if ran.returncode != status:
+            raise RuntimeError(f"{argv[0]} exited with {ran.returncode}, not {status}: "
+                               f"{ran.stderr.strip()[-2000:]}")
         for line in out.read_text().splitlines():
             if line.startswith("summary:") or line.startswith("totals:"):
                 return int(line.split()[1])
@@ -110,8 +114,9 @@ def front_ends(policy):
     """Instructions of each native front end's own process, all it does before the program
     starts (the policy read and checked included). callgrind writes no counts for a process
     that execs, so each is made to fail its exec: auditwall-launch is given a program that
-    does not exist, and a copy of `auditwall` finds no Python beside it or on PATH. (Without
-    seccomp: valgrind does not support seccomp(2).)"""
+    does not exist, and a copy of `auditwall` finds no Python beside it or on PATH. Both must
+    end with status 127 (cannot run the program), which they reach only past the policy.
+    (Without seccomp: valgrind does not support seccomp(2).)"""
     import auditwall
 
     bindir = pathlib.Path(sys.executable).parent
@@ -122,10 +127,10 @@ def front_ends(policy):
         shutil.copy2(bindir / "auditwall", alone)
         env = clean_env({"PATH": tmp, "AUDITWALL_PRELOAD": shim})
         out[FRONT_END_RUN] = instructions([str(alone), "run", "--policy", policy, "-c", "pass"],
-                                          env, check=False)
+                                          env, status=127)
     out[FRONT_END_LAUNCH] = instructions(
         [str(bindir / "auditwall-launch"), "--no-seccomp", "--policy", policy,
-         "/nonexistent/program"], clean_env({}), check=False)
+         "/nonexistent/program"], clean_env({}), status=127)
     return out
 
 

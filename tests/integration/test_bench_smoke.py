@@ -20,8 +20,8 @@ def test_startup_bench_runs(tmp_path):
 
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
 def test_startup_bench_counts_the_front_ends_own_processes():
-    # Each front end is counted up to its exec, which it is made to fail; a count this small
-    # means it stopped before reading the policy (for instance, on a usage error).
+    # Each front end is counted up to its exec, which it is made to fail: front_ends() requires
+    # the status of that failure (127), which a front end reaches only past the policy.
     sys.path.insert(0, str(ROOT / "bench"))
     try:
         import startup_bench
@@ -29,4 +29,4 @@ def test_startup_bench_counts_the_front_ends_own_processes():
         sys.path.pop(0)
     counts = startup_bench.front_ends(str(ROOT / "tests" / "fixtures" / "deny-system.yaml"))
     assert set(counts) == {startup_bench.FRONT_END_RUN, startup_bench.FRONT_END_LAUNCH}, counts
-    assert all(400_000 < n < 20_000_000 for n in counts.values()), counts
+    assert all(100_000 < n < 20_000_000 for n in counts.values()), counts
