@@ -460,9 +460,10 @@ std::string_view Redactor::view(std::string_view value, bool was_cut, bool proce
                                 std::string& scratch) const {
   // Most values (paths, module names) hold nothing a rule could hide: no copy for them.
   // Every built-in rule needs a ':' (URLs, NAME: VALUE) or an '=' (NAME=VALUE).
+  // (An empty view may have no data pointer, which memchr must not be given.)
   if (!was_cut && value.size() <= max_chars && patterns.empty() &&
-      std::memchr(value.data(), ':', value.size()) == nullptr &&
-      std::memchr(value.data(), '=', value.size()) == nullptr) {
+      (value.empty() || (std::memchr(value.data(), ':', value.size()) == nullptr &&
+                         std::memchr(value.data(), '=', value.size()) == nullptr))) {
     return value;
   }
   scratch = apply(value, was_cut, process);
