@@ -108,11 +108,11 @@ int run(int argc, char** argv) {
 
   // Check here, so that a broken policy is reported before the program starts.
   policy_ref = auditwall::front_end::absolute(policy_ref);
-  const auto policy = auditwall::front_end::load_policy(policy_ref, "auditwall");
-  if (policy == nullptr) return kExitPolicyError;
+  const std::string compiled = auditwall::front_end::load_compiled(policy_ref, "auditwall");
+  if (compiled.empty()) return kExitPolicyError;
   const std::string preload = auditwall::front_end::find_preload("auditwall");
   if (preload.empty()) return kExitCannotRun;
-  auditwall::front_end::hand_down(policy_ref, *policy, mode, preload);
+  auditwall::front_end::hand_down(policy_ref, compiled, mode, preload);
   if (!log.empty()) {
     if (log.rfind("file:", 0) == 0) {  // the program may change directory before it logs
       const auto comma = log.find(',');

@@ -61,22 +61,36 @@ std::string absolute(const std::string& path) {
   return std::string(cwd) + "/" + path;
 }
 
-std::shared_ptr<const policy::Policy> load_policy(const std::string& ref, const char* program) {
-  policy::LoadResult loaded = policy::load_file(ref);
+namespace {
+
+// Prints the diagnostics of a load; false, after saying that `program` refuses to start,
+// when the policy cannot be used.
+template <typename Loaded>
+bool report(const Loaded& loaded, const char* program) {
   std::fputs(loaded.report().c_str(), stderr);
-  if (!loaded.ok()) {
-    std::fprintf(stderr, "%s: refusing to start: the policy cannot be used\n", program);
-    return nullptr;
-  }
-  return loaded.policy;
+  if (loaded.ok()) return true;
+  std::fprintf(stderr, "%s: refusing to start: the policy cannot be used\n", program);
+  return false;
 }
 
-void hand_down(const std::string& ref, const policy::Policy& policy, const std::string& mode,
+}  // namespace
+
+std::shared_ptr<const policy::Policy> load_policy(const std::string& ref, const char* program) {
+  policy::LoadResult loaded = policy::load_file(ref);
+  return report(loaded, program) ? loaded.policy : nullptr;
+}
+
+std::string load_compiled(const std::string& ref, const char* program) {
+  policy::HandDown loaded = policy::load_file_for_hand_down(ref);
+  return report(loaded, program) ? std::move(loaded.compiled) : std::string();
+}
+
+void hand_down(const std::string& ref, const std::string& compiled, const std::string& mode,
                const std::string& preload) {
   setenv("AUDITWALL_POLICY", ref.c_str(), 1);
   // The program's interpreter arms from this, with no YAML parser at start-up (see
   // docs/activation.md); the policy mode is not in it, AUDITWALL_MODE still applies.
-  setenv(policy::kCompiledVariable, policy::serialise(policy).c_str(), 1);
+  setenv(policy::kCompiledVariable, compiled.c_str(), 1);
   if (!mode.empty()) setenv("AUDITWALL_MODE", mode.c_str(), 1);
   // The shim first, once; what was preloaded before stays, in its order.
   std::string ld_preload = preload;

@@ -30,9 +30,13 @@ std::string absolute(const std::string& path);
 /// says `program: refusing to start` and returns null.
 std::shared_ptr<const policy::Policy> load_policy(const std::string& ref, const char* program);
 
+/// The same for a front end that only hands the policy down: its compiled form (serialise()),
+/// or an empty string after the same diagnostics and refusal.
+std::string load_compiled(const std::string& ref, const char* program);
+
 /// Sets what the program's processes arm from: AUDITWALL_POLICY (absolute), the compiled
 /// policy, AUDITWALL_MODE when `mode` is not empty, and the shim first in LD_PRELOAD.
-void hand_down(const std::string& ref, const policy::Policy& policy, const std::string& mode,
+void hand_down(const std::string& ref, const std::string& compiled, const std::string& mode,
                const std::string& preload);
 
 }  // namespace auditwall::front_end

@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
 
   const std::string preload = auditwall::front_end::find_preload("auditwall-launch");
   if (preload.empty()) return kExitCannotRun;
-  auditwall::front_end::hand_down(policy_ref, *policy, mode, preload);
+  auditwall::front_end::hand_down(policy_ref, auditwall::policy::serialise(*policy), mode, preload);
   // Tells the extension in each Python process of the tree to stack the armed-stage filter.
   setenv("AUDITWALL_SECCOMP", no_seccomp ? "off" : "on", 1);
 

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 
 #include "auditwall/policy.hpp"
@@ -185,20 +186,22 @@ const std::vector<std::string_view>& catalogue() noexcept {
   return names;
 }
 
-std::vector<std::string_view> sub_families(Family family) {
-  std::vector<std::string_view> out;
-  for (const Entry& e : kCatalogue) {
-    if (e.family != family || e.sub.empty()) continue;
-    if (e.sub == "open") {
-      for (std::string_view s : {"read", "write"}) {
-        if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+const std::vector<std::string_view>& sub_families(Family family) {
+  // Worked out once: the loader asks for every `on` entry that names a sub-family.
+  static const auto table = [] {
+    std::array<std::vector<std::string_view>, static_cast<std::size_t>(Family::env) + 1> out;
+    for (const Entry& e : kCatalogue) {
+      if (e.sub.empty()) continue;
+      std::vector<std::string_view>& subs = out[static_cast<std::size_t>(e.family)];
+      for (std::string_view s : e.sub == "open" ? std::vector<std::string_view>{"read", "write"}
+                                                 : std::vector<std::string_view>{e.sub}) {
+        if (std::find(subs.begin(), subs.end(), s) == subs.end()) subs.push_back(s);
       }
-    } else if (std::find(out.begin(), out.end(), e.sub) == out.end()) {
-      out.push_back(e.sub);
     }
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+    for (auto& subs : out) std::sort(subs.begin(), subs.end());
+    return out;
+  }();
+  return table[static_cast<std::size_t>(family)];
 }
 
 unsigned access_of(const Event& event) noexcept {

@@ -36,6 +36,9 @@ struct Shadow {
 };
 std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules);
 
+/// The compiled form of a loaded, valid document: serialise() of the policy it compiles to.
+std::string serialise(const Document& document);
+
 /// load_string() with yaml-cpp alone, never the fast reader: the reference the tests hold the
 /// fast reader to.
 LoadResult load_string_with_yaml_cpp(std::string_view text, const std::string& name);
@@ -64,6 +67,6 @@ const EventClass* catalogue_end() noexcept;
 EventClass classify_event(std::string_view event_name) noexcept;
 
 /// The sub-family names of a family, for validation and suggestions.
-std::vector<std::string_view> sub_families(Family family);
+const std::vector<std::string_view>& sub_families(Family family);
 
 }  // namespace auditwall::policy

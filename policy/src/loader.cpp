@@ -8,6 +8,7 @@
 #include <cstring>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -94,6 +95,10 @@ void for_each_entry(const quick::Node& map, Visit visit) {
 // from the fast reader.
 template <typename N>
 class Loader {
+  // A value kept while reading: a yaml-cpp node is a handle, a fast reader's node is kept by
+  // reference (the tree outlives the reading).
+  using Held = std::conditional_t<std::is_same_v<N, quick::Node>, std::reference_wrapper<const N>, N>;
+
  public:
   explicit Loader(std::string file) : file_(std::move(file)) {}
 
@@ -102,11 +107,15 @@ class Loader {
   // The result of parse(text): the compiled policy when `ok`, and the diagnostics.
   LoadResult finish(std::string_view text, bool ok) {
     LoadResult result;
-    if (ok) {
-      doc_.source = file_;
-      doc_.source_hash = digest(text);
-      result.policy = Compiler::compile(std::move(doc_));
-    }
+    if (ok) result.policy = Compiler::compile(complete(text));
+    result.diagnostics = std::move(diagnostics_);
+    return result;
+  }
+
+  // The same for handing the policy down: its compiled form, with no evaluation index built.
+  HandDown hand_down(std::string_view text, bool ok) {
+    HandDown result;
+    if (ok) result.compiled = serialise(complete(text));
     result.diagnostics = std::move(diagnostics_);
     return result;
   }
@@ -152,6 +161,14 @@ class Loader {
   }
 
   Document& document() { return doc_; }
+
+  // The document of a parse() without errors, with its source.
+  Document complete(std::string_view text) {
+    doc_.source = file_;
+    // Without a base policy the hash covers the source text alone.
+    doc_.source_hash = hashed_ == text ? doc_.hash : digest(text);
+    return std::move(doc_);
+  }
   std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
 
   void error_at(int line, int column, std::string message) {
@@ -176,7 +193,7 @@ class Loader {
       error(map, std::string(what) + " must be a mapping");
       return false;
     }
-    std::set<std::string> seen;
+    std::vector<std::string_view> seen;  // a map has a few keys
     bool within_budget = true;
     for_each_entry(map, [&](const N& name, const N&) {
       if (!spend(name)) return within_budget = false;
@@ -186,10 +203,11 @@ class Loader {
       }
       const std::string& key = name.Scalar();
       // yaml-cpp keeps the first of two equal keys; a reader may believe the second.
-      if (!seen.insert(key).second) {
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
         error(name, "duplicate key '" + key + "' in " + std::string(what));
         return true;
       }
+      seen.push_back(key);
       if (std::find(known.begin(), known.end(), key) == known.end()) {
         error(name, "unknown key '" + key + "' in " + std::string(what) +
                         did_you_mean(key, known) + "; known keys: " + join(known));
@@ -623,7 +641,7 @@ class Loader {
       return word(value, "origin", {{"dynamic", CodeOrigin::dynamic}, {"module", CodeOrigin::module}},
                   m.origin);
     }
-    std::vector<std::pair<std::string, N>> items;
+    std::vector<std::pair<std::string, Held>> items;
     if (!list_items(value, key, items)) return false;
     bool ok = true;
     if (key == "path" || key == "unix") {
@@ -744,11 +762,14 @@ class Loader {
 
   // The items of a matcher's list (a single value stands for a list of one), as text.
   bool list_items(const N& value, const std::string& key,
-                  std::vector<std::pair<std::string, N>>& out) {
+                  std::vector<std::pair<std::string, Held>>& out) {
     auto add = [&](const N& item) {
       if (!spend(item)) return false;
-      std::string text;
-      if (!scalar(item, "a value of '" + key + "'", text)) return false;
+      if (!item.IsScalar()) {  // the message is made only when it is needed
+        error(item, "a value of '" + key + "' must be a single value");
+        return false;
+      }
+      std::string text = item.Scalar();
       if (text.empty()) {
         error(item, "a value of '" + key + "' must not be empty");
         return false;
@@ -845,7 +866,7 @@ class Loader {
       // a family, or a catalogue event name
     } else if (dot != std::string::npos && family_from_string(name.substr(0, dot), family)) {
       const std::string sub = name.substr(dot + 1);
-      const std::vector<std::string_view> subs = sub_families(family);
+      const std::vector<std::string_view>& subs = sub_families(family);
       if (std::find(subs.begin(), subs.end(), sub) == subs.end()) {
         std::string known;
         for (auto s : subs) known += (known.empty() ? "" : ", ") + std::string(to_string(family)) + "." + std::string(s);
@@ -906,62 +927,88 @@ class Loader {
 
 // Runs `load`. yaml-cpp may throw from places other than the parser (conversions, bad
 // allocation); the caller still gets a diagnostic, never an exception.
-template <typename Load>
-LoadResult guarded(const std::string& name, Load load) {
+template <typename Result, typename Load>
+Result guarded(const std::string& name, Load load) {
   try {
     return load();
   } catch (const std::exception& e) {
-    LoadResult result;
+    Result result;
     result.diagnostics.push_back({name, 0, 0, Severity::error, std::string("cannot load policy: ") + e.what()});
     return result;
   }
 }
 
-}  // namespace
-
-LoadResult load_string(std::string_view text, const std::string& name) {
-  return guarded(name, [&] {
-    // The fast reader, when it reads the whole policy and the loader has nothing to say of it.
-    // A text it declines, and every policy with an error or a warning, is read again with
-    // yaml-cpp: diagnostics always come from one reader, with yaml-cpp's positions.
+// Reads `text` with the fast reader when it reads the whole policy and the loader has nothing
+// to say of it. A text it declines, and every policy with an error or a warning, is read
+// again with yaml-cpp: diagnostics always come from one reader, with yaml-cpp's positions.
+// `finish(loader, ok)` makes the result of the loader that read it.
+template <typename Result, typename Finish>
+Result read(std::string_view text, const std::string& name, Finish finish) {
+  return guarded<Result>(name, [&] {
     Loader<quick::Node> fast(name);
-    if (fast.parse(text) && fast.diagnostics().empty()) return fast.finish(text, true);
-    return Loader<YAML::Node>(name).load(text);
+    if (fast.parse(text) && fast.diagnostics().empty()) return finish(fast, true);
+    Loader<YAML::Node> reference(name);
+    const bool ok = reference.parse(text);
+    return finish(reference, ok);
   });
 }
 
-LoadResult load_string_with_yaml_cpp(std::string_view text, const std::string& name) {
-  return guarded(name, [&] { return Loader<YAML::Node>(name).load(text); });
-}
-
-LoadResult load_file(const std::string& path) {
+// The text of a policy file, or of the built-in policy "builtin:NAME", into `storage`; false,
+// with the diagnostic, when there is none.
+bool read_source(const std::string& path, std::string& storage, std::string_view& text,
+                 std::vector<Diagnostic>& diagnostics) {
   if (path.rfind("builtin:", 0) == 0) {
-    std::string_view text = builtin_text(std::string_view(path).substr(8));
-    if (!text.empty()) return load_string(text, path);
+    text = builtin_text(std::string_view(path).substr(8));
+    if (!text.empty()) return true;
     std::string known;
     for (auto n : builtin_names()) known += (known.empty() ? "builtin:" : ", builtin:") + std::string(n);
-    LoadResult result;
-    result.diagnostics.push_back(
+    diagnostics.push_back(
         {path, 0, 0, Severity::error, "no built-in policy '" + path + "'; there are " + known});
-    return result;
+    return false;
   }
   errno = 0;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    LoadResult result;
-    result.diagnostics.push_back({path, 0, 0, Severity::error,
-                                  std::string("cannot read policy file: ") +
-                                      (errno != 0 ? std::strerror(errno) : "unknown error")});
-    return result;
+    diagnostics.push_back({path, 0, 0, Severity::error,
+                           std::string("cannot read policy file: ") +
+                               (errno != 0 ? std::strerror(errno) : "unknown error")});
+    return false;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
+  std::ostringstream contents;
+  contents << in.rdbuf();
   if (in.bad()) {
-    LoadResult result;
-    result.diagnostics.push_back({path, 0, 0, Severity::error, "error while reading policy file"});
-    return result;
+    diagnostics.push_back({path, 0, 0, Severity::error, "error while reading policy file"});
+    return false;
   }
-  return load_string(text.str(), path);
+  storage = std::move(contents).str();
+  text = storage;
+  return true;
+}
+
+}  // namespace
+
+LoadResult load_string(std::string_view text, const std::string& name) {
+  return read<LoadResult>(text, name, [&](auto& loader, bool ok) { return loader.finish(text, ok); });
+}
+
+LoadResult load_string_with_yaml_cpp(std::string_view text, const std::string& name) {
+  return guarded<LoadResult>(name, [&] { return Loader<YAML::Node>(name).load(text); });
+}
+
+LoadResult load_file(const std::string& path) {
+  LoadResult result;
+  std::string storage;
+  std::string_view text;
+  if (!read_source(path, storage, text, result.diagnostics)) return result;
+  return load_string(text, path);
+}
+
+HandDown load_file_for_hand_down(const std::string& path) {
+  HandDown result;
+  std::string storage;
+  std::string_view text;
+  if (!read_source(path, storage, text, result.diagnostics)) return result;
+  return read<HandDown>(text, path, [&](auto& loader, bool ok) { return loader.hand_down(text, ok); });
 }
 
 }  // namespace auditwall::policy

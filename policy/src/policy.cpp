@@ -36,7 +36,9 @@ std::string Diagnostic::format() const {
   return out;
 }
 
-std::string LoadResult::report() const {
+namespace {
+
+std::string format_all(const std::vector<Diagnostic>& diagnostics) {
   std::string out;
   for (const auto& d : diagnostics) {
     out += d.format();
@@ -44,6 +46,12 @@ std::string LoadResult::report() const {
   }
   return out;
 }
+
+}  // namespace
+
+std::string LoadResult::report() const { return format_all(diagnostics); }
+
+std::string HandDown::report() const { return format_all(diagnostics); }
 
 namespace {
 
@@ -117,7 +125,15 @@ struct EventPlan {
     const Rule* rule;
     unsigned select;  // Select bits
   };
-  std::vector<Entry> entries;  // in policy order
+  // A run of the index's entries.
+  struct Entries {
+    const Entry* first = nullptr;
+    const Entry* last = nullptr;
+    const Entry* begin() const noexcept { return first; }
+    const Entry* end() const noexcept { return last; }
+    bool empty() const noexcept { return first == last; }
+  };
+  Entries entries;  // in policy order
   bool needs_caller = false;
   bool matches_name = true;  // false for the glob plan: entries must be checked by name
 };
@@ -185,11 +201,12 @@ class NameTable {
 
 }  // namespace
 
-// Event name -> plan. Keys are owned by the index; lookups take a string_view without
-// allocating (the table is keyed by string_view into the owned strings).
+// Event name -> plan. The table is keyed by views of the catalogue's names and of the rules'
+// `on` strings, which live as long as the policy; lookups take a string_view and allocate
+// nothing. Every plan's entries are runs of one array, filled once.
 struct Policy::Index {
-  std::vector<std::unique_ptr<std::string>> names;
-  std::vector<std::unique_ptr<EventPlan>> plans;
+  std::vector<EventPlan::Entry> entries;
+  std::vector<EventPlan> plans;
   NameTable by_name;
   // Rules whose `on` has globs, for event names outside the catalogue and outside every rule's
   // exact names (custom sys.audit events); empty for most policies.
@@ -237,39 +254,65 @@ std::vector<Selector> selectors_of(const Rule& rule) {
   return out;
 }
 
+// What one selector other than by the event's own name adds to the selection of an event:
+// Select bits, 0 when nothing. Only a family or sub-family selector of the event's family, or
+// a glob, adds anything.
+unsigned contribution(const Selector& s, const Target& target) {
+  switch (s.kind) {
+    case Selector::Kind::event:
+      return 0;
+    case Selector::Kind::family:
+      if (s.family != target.family) return 0;
+      return (target.family == Family::tamper && (target.name == "object.__setattr__" ||
+                                                  target.name == "object.__delattr__"))
+                 ? kSelectTamper
+                 : kSelectAlways;
+    case Selector::Kind::sub_family:
+      if (s.family != target.family) return 0;
+      if (target.sub == "open") {
+        return (s.sub == "read" ? kSelectRead : 0u) | (s.sub == "write" ? kSelectWrite : 0u);
+      }
+      return target.sub == s.sub ? kSelectAlways : 0u;
+    case Selector::Kind::glob:
+      return glob_match(s.on, target.name) ? kSelectAlways : 0u;
+  }
+  return 0;
+}
+
 // How a rule's `on` (its selectors) selects an event: Select bits, 0 when it does not.
 unsigned selection(const std::vector<Selector>& selectors, const Target& target) {
   unsigned select = 0;
   for (const Selector& s : selectors) {
-    if (s.on == target.name) {
-      select |= kSelectAlways;
-      continue;
-    }
-    switch (s.kind) {
-      case Selector::Kind::event:
-        break;
-      case Selector::Kind::family:
-        if (s.family != target.family) break;
-        select |= (target.family == Family::tamper && (target.name == "object.__setattr__" ||
-                                                       target.name == "object.__delattr__"))
-                      ? kSelectTamper
-                      : kSelectAlways;
-        break;
-      case Selector::Kind::sub_family:
-        if (s.family != target.family) break;
-        if (target.sub == "open") {
-          if (s.sub == "read") select |= kSelectRead;
-          if (s.sub == "write") select |= kSelectWrite;
-        } else if (target.sub == s.sub) {
-          select |= kSelectAlways;
-        }
-        break;
-      case Selector::Kind::glob:
-        if (glob_match(s.on, target.name)) select |= kSelectAlways;
-        break;
-    }
+    select |= s.on == target.name ? unsigned{kSelectAlways} : contribution(s, target);
   }
   return select;
+}
+
+// selection() of every rule for every name of `names` (sorted by name, each once), as
+// out[rule * names.size() + name]. Worked out selector by selector, over only the names a
+// selector can select (its own, its family's, every name for a glob): compiling asks every
+// rule about every name of the catalogue, at every start-up.
+std::vector<unsigned> selections(const std::vector<Rule>& rules,
+                                 const std::vector<Target>& names) {
+  const std::size_t count = names.size();
+  std::vector<unsigned> out(rules.size() * count, 0);
+  for (std::size_t r = 0; r < rules.size(); ++r) {
+    unsigned* row = out.data() + r * count;
+    for (const Selector& s : selectors_of(rules[r])) {
+      const auto it = std::lower_bound(
+          names.begin(), names.end(), s.on,
+          [](const Target& t, std::string_view on) { return t.name < on; });
+      const std::size_t own =
+          it != names.end() && it->name == s.on ? static_cast<std::size_t>(it - names.begin()) : count;
+      if (own != count) row[own] |= kSelectAlways;
+      if (s.kind == Selector::Kind::event) continue;
+      for (std::size_t n = 0; n < count; ++n) {
+        if (n == own || (s.kind != Selector::Kind::glob && names[n].family != s.family)) continue;
+        row[n] |= contribution(s, names[n]);
+      }
+    }
+  }
+  return out;
 }
 
 unsigned selection(const Rule& rule, std::string_view name) {
@@ -482,38 +525,55 @@ std::shared_ptr<const Policy> Compiler::compile(Document document) {
   bool any_glob = false;
   const std::vector<Target> names = plan_names(policy->rules_, any_glob);
 
-  std::vector<std::vector<Selector>> selectors;
-  selectors.reserve(policy->rules_.size());
-  for (const Rule& rule : policy->rules_) selectors.push_back(selectors_of(rule));
-
-  std::vector<std::pair<std::string_view, const EventPlan*>> entries;
-  for (const Target& target : names) {
-    auto plan = std::make_unique<EventPlan>();
-    for (std::size_t r = 0; r < policy->rules_.size(); ++r) {
-      const Rule& rule = policy->rules_[r];
-      if (unsigned select = selection(selectors[r], target)) {
-        plan->entries.push_back({&rule, select});
-        plan->needs_caller = plan->needs_caller || rule_needs_caller(rule);
+  const std::vector<unsigned> select = selections(policy->rules_, names);
+  const std::vector<Rule>& rules = policy->rules_;
+  std::vector<bool> needs_caller;
+  for (const Rule& rule : rules) needs_caller.push_back(rule_needs_caller(rule));
+  // Names no rule selects get no plan, so that lookup() dismisses them at once; the self-test
+  // event always has one, to prove the hook runs.
+  const auto selected_by = [&](std::size_t n) {
+    std::size_t count = 0;
+    for (std::size_t r = 0; r < rules.size(); ++r) count += select[r * names.size() + n] != 0;
+    return count;
+  };
+  std::size_t plan_count = 0, entry_count = 0;
+  for (std::size_t n = 0; n < names.size(); ++n) {
+    const std::size_t count = selected_by(n);
+    plan_count += count > 0 || names[n].name == kSelfTestEvent;
+    entry_count += count;
+  }
+  // Reserved exactly, so that the plans' pointers into both arrays stay valid.
+  index.entries.reserve(entry_count + (any_glob ? rules.size() : 0));
+  index.plans.reserve(plan_count);
+  std::vector<std::pair<std::string_view, const EventPlan*>> table;
+  table.reserve(plan_count);
+  for (std::size_t n = 0; n < names.size(); ++n) {
+    EventPlan plan;
+    const std::size_t first = index.entries.size();
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      if (unsigned bits = select[r * names.size() + n]) {
+        index.entries.push_back({&rules[r], bits});
+        plan.needs_caller = plan.needs_caller || needs_caller[r];
       }
     }
-    // Names no rule selects get no plan, so that lookup() dismisses them at once; the
-    // self-test event always has one, to prove the hook runs.
-    if (plan->entries.empty() && target.name != kSelfTestEvent) continue;
-    index.names.push_back(std::make_unique<std::string>(target.name));
-    entries.emplace_back(*index.names.back(), plan.get());
-    index.plans.push_back(std::move(plan));
+    if (index.entries.size() == first && names[n].name != kSelfTestEvent) continue;
+    plan.entries = {index.entries.data() + first, index.entries.data() + index.entries.size()};
+    index.plans.push_back(plan);
+    table.emplace_back(names[n].name, &index.plans.back());
   }
-  index.by_name.build(entries);
+  index.by_name.build(table);
   if (any_glob) {
     auto plan = std::make_unique<EventPlan>();
     plan->matches_name = false;
-    for (const Rule& rule : policy->rules_) {
-      if (std::any_of(rule.on.begin(), rule.on.end(),
+    const std::size_t first = index.entries.size();
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      if (std::any_of(rules[r].on.begin(), rules[r].on.end(),
                       [](const std::string& on) { return has_glob_chars(on); })) {
-        plan->entries.push_back({&rule, kSelectAlways});
-        plan->needs_caller = plan->needs_caller || rule_needs_caller(rule);
+        index.entries.push_back({&rules[r], kSelectAlways});
+        plan->needs_caller = plan->needs_caller || needs_caller[r];
       }
     }
+    plan->entries = {index.entries.data() + first, index.entries.data() + index.entries.size()};
     index.glob_plan = std::move(plan);
   }
   return policy;
@@ -530,13 +590,14 @@ std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules) {
   std::vector<std::size_t> bits_by(names.size(), kNone);
   std::vector<std::pair<std::string, std::size_t>> closed_globs;
   std::vector<Shadow> out;
+  const std::vector<unsigned> table = selections(rules, names);
   for (std::size_t r = 0; r < rules.size(); ++r) {
     const Rule& rule = rules[r];
-    const std::vector<Selector> selectors = selectors_of(rule);
+    const unsigned* row = table.data() + r * names.size();
     std::size_t by = kNone;
     bool hidden = true, selects = false;
     for (std::size_t n = 0; n < names.size() && hidden; ++n) {
-      const unsigned select = selection(selectors, names[n]);
+      const unsigned select = row[n];
       if (select == 0) continue;
       selects = true;
       if (always[n] != kNone) {
@@ -562,7 +623,7 @@ std::vector<Shadow> find_shadowed(const std::vector<Rule>& rules) {
     if (hidden && selects && by != kNone) out.push_back({r, by});
     if (rule.match != nullptr) continue;
     for (std::size_t n = 0; n < names.size(); ++n) {
-      const unsigned select = selection(selectors, names[n]);
+      const unsigned select = row[n];
       if ((select & kSelectAlways) && always[n] == kNone) always[n] = r;
       if ((select & ~unsigned{kSelectAlways}) && bits_by[n] == kNone) bits_by[n] = r;
       bits[n] |= select & ~unsigned{kSelectAlways};

@@ -59,15 +59,15 @@ class Reader {
   // Printable ASCII and newlines only (no tabs, carriage returns or UTF-8, whose columns and
   // folding this reader does not model), and no document markers or directives.
   void check_characters() const {
-    bool line_start = true;
-    for (std::size_t i = 0; i < text_.size(); ++i) {
-      const char c = text_[i];
-      if (c != '\n' && (c < 0x20 || c > 0x7e)) decline();
-      if (line_start) {
-        const std::string_view rest = text_.substr(i, 3);
-        if (rest == "---" || rest == "..." || c == '%') decline();
-      }
-      line_start = c == '\n';
+    for (const char c : text_) {
+      if (static_cast<unsigned char>(c) - 0x20u > 0x7eu - 0x20u && c != '\n') decline();
+    }
+    for (std::size_t start = 0; start < text_.size();) {
+      const std::string_view head = text_.substr(start, 3);
+      if (head == "---" || head == "..." || head[0] == '%') decline();
+      start = text_.find('\n', start);
+      if (start == std::string_view::npos) break;
+      ++start;
     }
   }
 
@@ -142,6 +142,12 @@ class Reader {
     out.position = at;
   }
 
+  // Room for a typical collection at once: growing a vector of nodes moves every node.
+  static void reserve(Node& out) {
+    out.items.reserve(8);
+    if (out.type == Node::Type::map) out.keys.reserve(8);
+  }
+
   void enter() {
     if (++depth_ > kMaxDepth) decline();
   }
@@ -161,6 +167,7 @@ class Reader {
     enter();
     out.type = Node::Type::map;
     out.position = here();
+    reserve(out);
     for (;;) {
       if (!key_ahead()) decline();
       out.keys.push_back(key());
@@ -194,6 +201,7 @@ class Reader {
     const int indent = column();
     out.type = Node::Type::sequence;
     out.position = here();
+    reserve(out);
     for (;;) {
       ++pos_;  // '-'
       out.items.emplace_back();
@@ -261,11 +269,13 @@ class Reader {
   void plain(Node& out, bool flow) {
     if (!plain_start(peek())) decline();
     const Position at = here();
-    const std::size_t start = pos_;
-    std::size_t end = pos_;
-    while (!at_end() && peek() != '\n') {
-      const char c = peek();
-      const char next = peek(1);
+    const char* const start = text_.data() + pos_;
+    const char* const end = text_.data() + text_.size();
+    const char* p = start;
+    const char* last = start;  // just past the last character that is not a blank
+    while (p < end && *p != '\n') {
+      const char c = *p;
+      const char next = p + 1 < end ? p[1] : '\0';
       if (flow && (c == ',' || c == ']' || c == '}')) break;
       if (flow && (c == '[' || c == '{' || c == '?' || c == '#')) decline();
       if (c == ' ' && next == '#') break;
@@ -273,11 +283,11 @@ class Reader {
                        (flow && (next == ',' || next == ']' || next == '}')))) {
         decline();  // a mapping where a scalar was expected
       }
-      ++pos_;
-      if (c != ' ') end = pos_;
+      ++p;
+      if (c != ' ') last = p;
     }
-    pos_ = end;
-    scalar(out, text_.substr(start, end - start), at);
+    pos_ = static_cast<std::size_t>(last - text_.data());
+    scalar(out, std::string_view(start, static_cast<std::size_t>(last - start)), at);
   }
 
   // Blanks, line breaks and comments inside a flow collection; every line it continues on is
@@ -311,6 +321,7 @@ class Reader {
     enter();
     out.type = Node::Type::sequence;
     out.position = here();
+    reserve(out);
     ++pos_;
     flow_space(indent);
     if (peek() == ']') {
@@ -336,6 +347,7 @@ class Reader {
     enter();
     out.type = Node::Type::map;
     out.position = here();
+    reserve(out);
     ++pos_;
     flow_space(indent);
     if (peek() == '}') {

@@ -24,6 +24,7 @@ constexpr std::size_t kCheckSize = 16;  // digest()'s hex digits
 
 class Writer {
  public:
+  Writer() { out_.reserve(4096); }
   void number(std::uint64_t v) {
     while (v >= 0x80) {
       out_ += static_cast<char>((v & 0x7f) | 0x80);
@@ -159,22 +160,27 @@ class Reader {
 };
 
 std::string encode(std::string_view bytes) {
-  std::string out(kPrefix);
-  out.reserve(kPrefix.size() + (bytes.size() + 2) / 3 * 4);
+  std::string out(kPrefix.size() + (bytes.size() * 4 + 2) / 3, '\0');
+  char* p = out.data() + kPrefix.size();
+  std::memcpy(out.data(), kPrefix.data(), kPrefix.size());
+  const auto byte = [&](std::size_t i) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i]));
+  };
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
-    const std::uint32_t v = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
-                            static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
-                            static_cast<unsigned char>(bytes[i + 2]);
-    for (int shift = 18; shift >= 0; shift -= 6) out += kAlphabet[(v >> shift) & 63];
+    const std::uint32_t v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+    *p++ = kAlphabet[(v >> 18) & 63];
+    *p++ = kAlphabet[(v >> 12) & 63];
+    *p++ = kAlphabet[(v >> 6) & 63];
+    *p++ = kAlphabet[v & 63];
   }
   const std::size_t rest = bytes.size() - i;
   if (rest > 0) {
-    std::uint32_t v = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
-    if (rest == 2) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    if (rest == 2) out += kAlphabet[(v >> 6) & 63];
+    std::uint32_t v = byte(i) << 16;
+    if (rest == 2) v |= byte(i + 1) << 8;
+    *p++ = kAlphabet[(v >> 18) & 63];
+    *p++ = kAlphabet[(v >> 12) & 63];
+    if (rest == 2) *p++ = kAlphabet[(v >> 6) & 63];
   }
   return out;
 }
@@ -186,8 +192,8 @@ bool decode(std::string_view text, std::string& out) {
   signed char value[256];
   std::memset(value, -1, sizeof value);
   for (int i = 0; i < 64; ++i) value[static_cast<unsigned char>(kAlphabet[i])] = static_cast<signed char>(i);
-  out.clear();
-  out.reserve(text.size() / 4 * 3 + 2);
+  out.assign(text.size() * 3 / 4, '\0');
+  char* p = out.data();
   std::uint32_t bits = 0;
   int count = 0;
   for (char c : text) {
@@ -197,29 +203,43 @@ bool decode(std::string_view text, std::string& out) {
     count += 6;
     if (count >= 8) {
       count -= 8;
-      out += static_cast<char>((bits >> count) & 0xff);
+      *p++ = static_cast<char>((bits >> count) & 0xff);
     }
   }
-  return true;
+  return p == out.data() + out.size();
 }
 
 }  // namespace
 
-std::string serialise(const Policy& policy) {
-  Writer w;
-  w.number(static_cast<unsigned>(policy.mode()));
-  w.number(static_cast<unsigned>(policy.default_action()));
-  w.text(policy.source());
-  w.text(policy.hash());
-  w.text(policy.source_hash());
+namespace {
 
-  const SeccompConfig& sc = policy.seccomp();
+// What the compiled form holds, from a compiled policy or from a loaded document.
+struct Parts {
+  Mode mode;
+  Action default_action;
+  const std::string& source;
+  const std::string& hash;
+  const std::string& source_hash;
+  const SeccompConfig& seccomp;
+  const LogConfig& log;
+  const std::vector<Rule>& rules;
+};
+
+std::string write(const Parts& policy) {
+  Writer w;
+  w.number(static_cast<unsigned>(policy.mode));
+  w.number(static_cast<unsigned>(policy.default_action));
+  w.text(policy.source);
+  w.text(policy.hash);
+  w.text(policy.source_hash);
+
+  const SeccompConfig& sc = policy.seccomp;
   w.number(sc.present ? 1 : 0);
   w.texts(sc.deny);
   w.number(sc.derive ? 1 : 0);
   w.number(static_cast<unsigned>(sc.action));
 
-  const LogConfig& log = policy.log();
+  const LogConfig& log = policy.log;
   w.number(log.present ? 1 : 0);
   w.number(static_cast<unsigned>(log.sink));
   w.text(log.path);
@@ -232,8 +252,8 @@ std::string serialise(const Policy& policy) {
   w.number(log.rate_limit);
   w.number(log.summary ? 1 : 0);
 
-  w.number(policy.rules().size());
-  for (const Rule& rule : policy.rules()) {
+  w.number(policy.rules.size());
+  for (const Rule& rule : policy.rules) {
     w.text(rule.id);
     w.texts(rule.on);
     w.number(rule.match ? 1 : 0);
@@ -249,6 +269,18 @@ std::string serialise(const Policy& policy) {
   std::string& bytes = w.bytes();
   bytes += digest(bytes);
   return encode(bytes);
+}
+
+}  // namespace
+
+std::string serialise(const Policy& policy) {
+  return write({policy.mode(), policy.default_action(), policy.source(), policy.hash(),
+                policy.source_hash(), policy.seccomp(), policy.log(), policy.rules()});
+}
+
+std::string serialise(const Document& document) {
+  return write({document.mode, document.default_action, document.source, document.hash,
+                document.source_hash, document.seccomp, document.log, document.rules});
 }
 
 std::shared_ptr<const Policy> deserialise(std::string_view text, std::string& error) {

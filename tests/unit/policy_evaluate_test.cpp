@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "auditwall/policy.hpp"
+#include "internal.hpp"
+#include "test_support.hpp"
 
 namespace auditwall::policy {
 namespace {
@@ -153,6 +155,56 @@ TEST(PolicyEvaluate, EventNameThatStartsWithAFamilySelectsOnlyItself) {
   Event exec;
   exec.name = "exec";
   EXPECT_FALSE(r.policy->evaluate(exec).blocks());
+}
+
+}  // namespace
+}  // namespace auditwall::policy
+
+namespace auditwall::policy {
+namespace {
+
+// The compiled index (which rules an event's plan lists, with which selection) against
+// explain(), which asks each rule's `on` about the event directly: the same rule decides
+// every catalogue event, in every policy that ships and in one with every kind of selector.
+TEST(Index, AgreesWithEachRulesOwnSelection) {
+  std::vector<std::string> texts = {R"(version: 1
+default: deny
+rules:
+  - {id: reads, on: file.read, action: allow}
+  - {id: writes, on: file.write, match: {path: [/tmp/**]}, action: deny}
+  - {id: tamper, on: tamper, action: deny}
+  - {id: globs, on: ["socket.*", "sys.*hook*", "my.*"], action: log}
+  - {id: exact, on: [os.system, compile, my.event], action: deny}
+  - {id: family, on: process, action: allow}
+  - {id: sub, on: [network.connect, file.delete], action: deny}
+  - {id: rest, on: [import, native, env, deserialize], action: log}
+)"};
+  for (auto name : builtin_names()) texts.emplace_back(builtin_text(name));
+  for (const std::string& text : texts) {
+    std::shared_ptr<const Policy> policy = testing::compile(text);
+    ASSERT_NE(policy, nullptr) << text;
+    std::vector<std::string_view> names{"my.event", "my.other", "not.in.catalogue"};
+    for (const EventClass* c = catalogue_begin(); c != catalogue_end(); ++c) names.push_back(c->name);
+    for (std::string_view name : names) {
+      for (std::string_view mode : {"", "r", "w"}) {
+        for (std::string_view attribute : {"", "__code__", "x"}) {
+          Event e;
+          e.name = name;
+          e.path = "/tmp/x";
+          e.open_mode = mode;
+          e.attribute = attribute;
+          const Explanation why = policy->explain(e);
+          const Rule* decided = nullptr;
+          for (const ExplainStep& step : why.steps) {
+            if (step.outcome == ExplainStep::Outcome::decided) decided = step.rule;
+          }
+          EXPECT_EQ(policy->evaluate(e).rule, decided)
+              << name << " mode '" << mode << "' attribute '" << attribute << "': "
+              << why.summary;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -179,3 +179,51 @@ TEST(Serial, SourceUnchangedFollowsTheFile) {
 
 }  // namespace
 }  // namespace auditwall::policy
+
+namespace auditwall::policy {
+namespace {
+
+// A front end that only hands the policy down gets, without compiling it, exactly what
+// loading and serialising give: the same compiled form, the same diagnostics.
+TEST(HandDown, GivesWhatLoadingAndSerialisingGive) {
+  std::vector<std::string> paths = {AUDITWALL_FIXTURES "/deny-system.yaml",
+                                    AUDITWALL_SOURCE_DIR "/examples/policies/web-service.yaml",
+                                    AUDITWALL_SOURCE_DIR "/examples/policies/every-key.yaml",
+                                    AUDITWALL_SOURCE_DIR "/examples/policies/strict.yaml"};
+  for (auto name : builtin_names()) paths.push_back("builtin:" + std::string(name));
+  for (const std::string& path : paths) {
+    SCOPED_TRACE(path);
+    LoadResult loaded = load_file(path);
+    HandDown handed = load_file_for_hand_down(path);
+    ASSERT_TRUE(loaded.ok()) << loaded.report();
+    ASSERT_TRUE(handed.ok()) << handed.report();
+    EXPECT_EQ(handed.compiled, serialise(*loaded.policy));
+    EXPECT_EQ(handed.report(), loaded.report());
+  }
+}
+
+TEST(HandDown, RefusesWhatLoadingRefuses) {
+  const std::string dir = ::testing::TempDir();
+  const std::string broken = dir + "/hand-down-broken.yaml";
+  const std::string warned = dir + "/hand-down-warned.yaml";
+  {
+    std::ofstream(broken) << "version: 1\nrules:\n  - id: a\n    on: procss\n    action: deny\n";
+    std::ofstream(warned) << "version: 1\nrules:\n  - {id: a, on: process, action: deny}\n"
+                             "  - {id: b, on: process.exec, action: allow}\n";
+  }
+  for (const std::string& path : {broken, warned, dir + "/hand-down-missing.yaml",
+                                  std::string("builtin:nope")}) {
+    SCOPED_TRACE(path);
+    LoadResult loaded = load_file(path);
+    HandDown handed = load_file_for_hand_down(path);
+    EXPECT_FALSE(loaded.report().empty());
+    EXPECT_EQ(handed.report(), loaded.report());
+    EXPECT_EQ(handed.ok(), loaded.ok());
+    if (loaded.ok()) {
+      EXPECT_EQ(handed.compiled, serialise(*loaded.policy));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace auditwall::policy

@@ -318,6 +318,22 @@ inline constexpr const char* kCompiledVariable = "AUDITWALL_COMPILED";
 /// except std::bad_alloc.
 std::string serialise(const Policy& policy);
 
+/// The outcome of loading a policy only to hand it down: its compiled form when there was no
+/// error, and every diagnostic found.
+struct HandDown {
+  std::string compiled;  ///< serialise() of the policy; empty when any diagnostic is an error
+  std::vector<Diagnostic> diagnostics;
+
+  bool ok() const noexcept { return !compiled.empty(); }
+  /// Every diagnostic, formatted, one per line.
+  std::string report() const;
+};
+
+/// load_file() and serialise() for a front end that only hands the policy down: the same
+/// diagnostics and the same compiled form, without building the policy's evaluation index,
+/// which only the process that evaluates events needs. Never throws except std::bad_alloc.
+HandDown load_file_for_hand_down(const std::string& path);
+
 /// Rebuilds the policy that serialise() was given, compiled the same way. Returns null, with
 /// the reason in `error`, for input that serialise() did not make or that was damaged (a
 /// checksum covers it). Never throws except std::bad_alloc.
