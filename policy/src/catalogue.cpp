@@ -193,9 +193,14 @@ const std::vector<std::string_view>& sub_families(Family family) {
     for (const Entry& e : kCatalogue) {
       if (e.sub.empty()) continue;
       std::vector<std::string_view>& subs = out[static_cast<std::size_t>(e.family)];
-      for (std::string_view s : e.sub == "open" ? std::vector<std::string_view>{"read", "write"}
-                                                 : std::vector<std::string_view>{e.sub}) {
+      const auto add = [&](std::string_view s) {
         if (std::find(subs.begin(), subs.end(), s) == subs.end()) subs.push_back(s);
+      };
+      if (e.sub == "open") {  // file.read and file.write select opens by their access
+        add("read");
+        add("write");
+      } else {
+        add(e.sub);
       }
     }
     for (auto& subs : out) std::sort(subs.begin(), subs.end());
