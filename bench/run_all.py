@@ -33,6 +33,8 @@ import event_matrix  # noqa: E402
 import startup_bench  # noqa: E402
 
 NO_RULE_POLICY = ROOT / "tests" / "fixtures" / "deny-system.yaml"
+# A policy of a real service's size (11 rules), for the start-up of `auditwall run`.
+REAL_POLICY = "builtin:web-service"
 POLICIES = ["builtin:web-service", "builtin:monitor-all:monitor"]
 # Events whose operation costs well under 2 us: the hook's cost is not lost in the
 # operation's own noise, so wall-time targets are judged on these.
@@ -254,6 +256,14 @@ def startup_part(py, args):
         f"    own = s.front_ends({str(NO_RULE_POLICY)!r})\n"
         "    for data in out.values():\n"
         "        data['ir'].update(own)\n"
+        "    # The same whole `auditwall run` for a policy of a real service's size.\n"
+        f"    real = s.variants({REAL_POLICY!r})\n"
+        "    argv, env = real[s.PRE_INIT]\n"
+        "    pre = s.instructions(argv + ['-c', 'pass'], s.clean_env(env))\n"
+        "    out['python -c pass']['ir'][s.RUN_WHOLE + ', ' + "
+        f"{REAL_POLICY!r}] = (\n"
+        f"        s.front_ends({REAL_POLICY!r})[s.FRONT_END_RUN] + pre\n"
+        "        - out['python -c pass']['ir']['plain'])\n"
         "print(json.dumps(out))\n")
     print("run_all: start-up", flush=True)
     ran = subprocess.run([py, "-c", code], capture_output=True, text=True, cwd=ROOT)
@@ -384,16 +394,31 @@ def check_targets(res):
             extra = (f"; instructions +{irs[startup_bench.PRE_INIT] - irs['plain']:,}"
                      f" (pre-init), +{irs[startup_bench.AUTO_LOAD] - irs['plain']:,} (auto-load)")
         # The target is the issue's, for `auditwall run`, policy parsing included: its native
-        # front end's own process plus pre-init arming in the program, judged in instructions
-        # at the rate plain `python -c pass` runs here; auto-load is shown beside it.
-        whole = None
+        # front end's own process plus pre-init arming in the program. In instructions, at the
+        # rate plain `python -c pass` runs here, for the skeleton policy and for one of a real
+        # service's size; and in wall time, which also holds what the kernel does (the front
+        # end's exec, mapping and faulting in the extension) and callgrind cannot count.
+        whole_ms = None
+        real_key = startup_bench.RUN_WHOLE + ", " + REAL_POLICY
         if startup_bench.FRONT_END_RUN in irs and irs.get("plain"):
             whole = irs[startup_bench.FRONT_END_RUN] + irs[startup_bench.PRE_INIT] - irs["plain"]
             whole_ms = whole / irs["plain"] * plain
             extra += (f"; `auditwall run` whole, its front end "
                       f"({irs[startup_bench.FRONT_END_RUN]:,}) + pre-init: +{whole:,} "
                       f"instructions = {whole_ms:.2f} ms at plain start-up's rate")
-        met = whole_ms <= 0.5 if whole is not None else pre - plain <= 0.5
+            if real_key in irs:
+                real_ms = irs[real_key] / irs["plain"] * plain
+                extra += (f"; with {REAL_POLICY} +{irs[real_key]:,} instructions = "
+                          f"{real_ms:.2f} ms")
+                whole_ms = max(whole_ms, real_ms)
+        run_ms = first["ms"].get(startup_bench.RUN)
+        exec_ms = first["ms"].get(startup_bench.ONE_MORE_EXEC)
+        if run_ms is not None:
+            extra += f"; `auditwall run` whole +{run_ms - plain:.2f} ms median wall"
+            if exec_ms is not None:
+                extra += f" (one more exec alone, `env python`: +{exec_ms - plain:.2f} ms)"
+        met = (whole_ms if whole_ms is not None else pre - plain) <= 0.5 and (
+            run_ms is None or run_ms - plain <= 0.5)
         rows.append(("Start-up of `auditwall run`: at most 0.5 ms added to `python -c pass`, "
                      "policy parsing included",
                      f"pre-init +{pre - plain:.2f} ms, auto-load +{auto - plain:.2f} ms "

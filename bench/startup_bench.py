@@ -33,6 +33,9 @@ PRE_INIT_SECCOMP = "pre-init + armed seccomp stage (auditwall-launch, in the pro
 PRE_INIT_YAML = "pre-init reading the YAML itself (no AUDITWALL_COMPILED)"
 AUTO_LOAD = "auto-load (AUDITWALL_POLICY)"
 AUTO_LOAD_CHILD = "auto-load in a child of an auto-loaded process"
+# Not auditwall: plain Python started through `env`, what one more exec (any wrapper) costs.
+ONE_MORE_EXEC = "env python: one more exec, for reference (no auditwall)"
+RUN = "auditwall run, whole (front end + program)"
 # The variants measured in instructions: those that run in the program's own process, except
 # the seccomp stage, whose seccomp(2) call valgrind does not support.
 IN_PROGRAM = ("plain", PRE_INIT, PRE_INIT_YAML, AUTO_LOAD, AUTO_LOAD_CHILD)
@@ -54,6 +57,7 @@ def variants(policy):
     pre_init = {"LD_PRELOAD": shim, "AUDITWALL_POLICY": policy, "AUDITWALL_COMPILED": compiled}
     out = {
         "plain": ([py], {}),
+        ONE_MORE_EXEC: ([shutil.which("env") or "/usr/bin/env", py], {}),
         PRE_INIT: ([py], pre_init),
         PRE_INIT_SECCOMP: ([py], {**pre_init, "AUDITWALL_SECCOMP": "on"}),
         PRE_INIT_YAML: ([py], {"LD_PRELOAD": shim, "AUDITWALL_POLICY": policy}),
@@ -66,7 +70,7 @@ def variants(policy):
         out["auditwall-launch --no-seccomp, whole"] = (
             [str(launcher), "--no-seccomp", "--policy", policy, py], {})
     if command.exists():
-        out["auditwall run, whole (front end + program)"] = ([str(command), "run", "--policy", policy], {})
+        out[RUN] = ([str(command), "run", "--policy", policy], {})
     out["python -m auditwall run, whole"] = ([py, "-m", "auditwall", "run", "--policy", policy], {})
     return out
 
