@@ -306,10 +306,8 @@ class Reader {
 
   void flow_node(Node& out, int indent) {
     const char c = peek();
-    if (c == '[') {
-      flow_sequence(out, indent);
-    } else if (c == '{') {
-      flow_map(out, indent);
+    if (c == '[' || c == '{') {
+      flow_collection(out, indent);
     } else if (c == '\'' || c == '"') {
       quoted(out);
     } else {
@@ -317,56 +315,31 @@ class Reader {
     }
   }
 
-  void flow_sequence(Node& out, int indent) {
+  // A flow sequence "[a, b]" or mapping "{k: v, ...}", with no empty entry and no trailing
+  // comma.
+  void flow_collection(Node& out, int indent) {
     enter();
-    out.type = Node::Type::sequence;
+    const bool map = peek() == '{';
+    const char close = map ? '}' : ']';
+    out.type = map ? Node::Type::map : Node::Type::sequence;
     out.position = here();
     reserve(out);
     ++pos_;
     flow_space(indent);
-    if (peek() == ']') {
-      ++pos_;
-      --depth_;
-      return;
-    }
-    for (;;) {
+    while (peek() != close) {
+      if (map) {
+        if (!key_ahead() || peek(key_length() + 1) != ' ') decline();
+        out.keys.push_back(key());
+        flow_space(indent);
+      }
       out.items.emplace_back();
       flow_node(out.items.back(), indent);
       flow_space(indent);
-      if (peek() == ']') break;
+      if (peek() == close) break;
       if (peek() != ',') decline();
       ++pos_;
       flow_space(indent);
-      if (peek() == ']') decline();  // a trailing comma
-    }
-    ++pos_;
-    --depth_;
-  }
-
-  void flow_map(Node& out, int indent) {
-    enter();
-    out.type = Node::Type::map;
-    out.position = here();
-    reserve(out);
-    ++pos_;
-    flow_space(indent);
-    if (peek() == '}') {
-      ++pos_;
-      --depth_;
-      return;
-    }
-    for (;;) {
-      if (!key_ahead() || peek(key_length() + 1) != ' ') decline();
-      out.keys.push_back(key());
-      flow_space(indent);
-      out.items.emplace_back();
-      flow_node(out.items.back(), indent);
-      flow_space(indent);
-      if (peek() == '}') break;
-      if (peek() != ',') decline();
-      ++pos_;
-      flow_space(indent);
-      if (peek() == '}') decline();
+      if (peek() == close) decline();  // a trailing comma
     }
     ++pos_;
     --depth_;
