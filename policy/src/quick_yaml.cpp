@@ -172,20 +172,20 @@ class Reader {
       if (!key_ahead()) decline();
       out.keys.push_back(key());
       out.items.emplace_back();
-      Node& value = out.items.back();
-      value.type = Node::Type::null;
-      value.position = out.keys.back().position;
+      Node& item = out.items.back();
+      item.type = Node::Type::null;
+      item.position = out.keys.back().position;
       skip_spaces();
       if (at_end() || peek() == '\n' || peek() == '#') {
         finish_line();
         if (!next_content()) break;
         if (column() > indent) {
-          block_node(value);
+          block_node(item);
         } else if (column() == indent && dash_ahead()) {
-          block_sequence(value);  // "key:" with its list at the key's own indentation
+          block_sequence(item);  // "key:" with its list at the key's own indentation
         }
       } else {
-        inline_value(value, indent);
+        value(item, indent, false);
         finish_line();
         if (!next_content()) break;
         if (column() > indent) decline();  // a continued plain scalar, or bad indentation
@@ -216,7 +216,7 @@ class Reader {
       } else if (key_ahead()) {
         block_map(item, column());
       } else {
-        inline_value(item, indent);
+        value(item, indent, false);
         finish_line();
         next_content();
       }
@@ -227,15 +227,16 @@ class Reader {
     --depth_;
   }
 
-  // A value on the line of its key or "-": a scalar or a flow collection.
-  void inline_value(Node& out, int indent) {
+  // A scalar or a flow collection: on the line of its key or "-", or inside a flow
+  // collection (`flow`).
+  void value(Node& out, int indent, bool flow) {
     const char c = peek();
     if (c == '[' || c == '{') {
-      flow_node(out, indent);
+      flow_collection(out, indent);
     } else if (c == '\'' || c == '"') {
       quoted(out);
     } else {
-      plain(out, false);
+      plain(out, flow);
     }
   }
 
@@ -304,17 +305,6 @@ class Reader {
     }
   }
 
-  void flow_node(Node& out, int indent) {
-    const char c = peek();
-    if (c == '[' || c == '{') {
-      flow_collection(out, indent);
-    } else if (c == '\'' || c == '"') {
-      quoted(out);
-    } else {
-      plain(out, true);
-    }
-  }
-
   // A flow sequence "[a, b]" or mapping "{k: v, ...}", with no empty entry and no trailing
   // comma.
   void flow_collection(Node& out, int indent) {
@@ -333,7 +323,7 @@ class Reader {
         flow_space(indent);
       }
       out.items.emplace_back();
-      flow_node(out.items.back(), indent);
+      value(out.items.back(), indent, true);
       flow_space(indent);
       if (peek() == close) break;
       if (peek() != ',') decline();
