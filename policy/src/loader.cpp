@@ -9,11 +9,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <type_traits>
-#include <optional>
 
 #include "auditwall/policy.hpp"
 #include "glob.hpp"
@@ -91,7 +91,7 @@ void for_each_entry(const quick::Node& map, Visit visit) {
   }
 }
 
-// Reads a policy whose YAML has been parsed into N: a yaml-cpp N, or a quick::Node
+// Reads a policy whose YAML has been parsed into N: a yaml-cpp YAML::Node, or a quick::Node
 // from the fast reader.
 template <typename N>
 class Loader {
