@@ -2,8 +2,8 @@
 #include "activation.hpp"
 
 #include <cstdlib>
-#include <memory>
 #include <cstring>
+#include <memory>
 
 #include "policy_source.hpp"
 #include "seccomp_stage.hpp"

@@ -306,14 +306,9 @@ bool utf8_view(PyObject* str, std::string_view& out, bool subclass = false) {
 }
 
 bool utf8_of(PyObject* str, std::string& out) {
-  if (str == nullptr || !PyUnicode_CheckExact(str)) return false;
-  Py_ssize_t size = 0;
-  const char* text = PyUnicode_AsUTF8AndSize(str, &size);
-  if (text == nullptr) {
-    PyErr_Clear();
-    return false;
-  }
-  out.assign(text, static_cast<std::size_t>(size));
+  std::string_view text;
+  if (!utf8_view(str, text)) return false;
+  out.assign(text);
   return true;
 }
 
@@ -330,14 +325,9 @@ PyObject* frame_globals(PyFrameObject* frame) {  // new reference
 }
 
 std::string code_filename(PyCodeObject* code) {
-  if (code == nullptr || code->co_filename == nullptr || !PyUnicode_Check(code->co_filename)) return {};
-  Py_ssize_t size = 0;
-  const char* text = PyUnicode_AsUTF8AndSize(code->co_filename, &size);
-  if (text == nullptr) {
-    PyErr_Clear();
-    return {};
-  }
-  return std::string(text, static_cast<std::size_t>(size));
+  std::string_view text;
+  if (code == nullptr || !utf8_view(code->co_filename, text, true)) return {};
+  return std::string(text);
 }
 
 bool is_skipped_module(std::string_view module) {

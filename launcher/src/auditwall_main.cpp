@@ -43,12 +43,7 @@ std::string env_or_empty(const char* name) {
 // This environment's Python: the one beside this program (a venv's bin/), else the
 // interpreter of the version auditwall was built for, found on PATH.
 std::string find_python() {
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    self[n] = '\0';
-    std::string here = self;
-    here.resize(here.rfind('/'));
+  if (const std::string here = auditwall::front_end::program_dir(); !here.empty()) {
     for (const char* name : {AUDITWALL_PYTHON_NAME, "python3", "python"}) {
       const std::string candidate = here + "/" + name;
       if (access(candidate.c_str(), X_OK) == 0) return candidate;

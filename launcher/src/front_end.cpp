@@ -19,15 +19,20 @@ std::string dir_of(const std::string& path) {
 
 }  // namespace
 
+std::string program_dir() {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return {};
+  self[n] = '\0';
+  return dir_of(self);
+}
+
 std::string find_preload(const char* program) {
   if (const char* explicit_path = std::getenv("AUDITWALL_PRELOAD")) return explicit_path;
   std::vector<std::string> candidates;
 #ifdef AUDITWALL_PYTHON_DIR
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    self[n] = '\0';
-    const std::string prefix = dir_of(dir_of(self));
+  if (const std::string bin = program_dir(); !bin.empty()) {
+    const std::string prefix = dir_of(bin);
     for (const char* site : {"site-packages", "dist-packages"}) {
       candidates.push_back(prefix + "/lib/" AUDITWALL_PYTHON_DIR "/" + site +
                            "/auditwall/libauditwall-preload.so");

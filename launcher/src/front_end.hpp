@@ -13,6 +13,9 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitPolicyError = 78;  // EX_CONFIG
 inline constexpr int kExitCannotRun = 127;
 
+/// The directory of this program's executable (/proc/self/exe), or empty.
+std::string program_dir();
+
 /// The shim that arms the hook in a new interpreter. An explicit AUDITWALL_PRELOAD wins;
 /// otherwise it is looked for in the site-packages of the environment this program is
 /// installed in, then in the build tree. Empty when there is none; then, unless `program`
