@@ -765,11 +765,10 @@ class Loader {
                   std::vector<std::pair<std::string, Held>>& out) {
     auto add = [&](const N& item) {
       if (!spend(item)) return false;
-      if (!item.IsScalar()) {  // the message is made only when it is needed
-        error(item, "a value of '" + key + "' must be a single value");
-        return false;
-      }
-      std::string text = item.Scalar();
+      std::string text;
+      // The name for the message is made only when there is one to give.
+      if (!item.IsScalar()) return scalar(item, "a value of '" + key + "'", text);
+      text = item.Scalar();
       if (text.empty()) {
         error(item, "a value of '" + key + "' must not be empty");
         return false;

@@ -530,23 +530,10 @@ std::shared_ptr<const Policy> Compiler::compile(Document document) {
   std::vector<bool> needs_caller;
   for (const Rule& rule : rules) needs_caller.push_back(rule_needs_caller(rule));
   // Names no rule selects get no plan, so that lookup() dismisses them at once; the self-test
-  // event always has one, to prove the hook runs.
-  const auto selected_by = [&](std::size_t n) {
-    std::size_t count = 0;
-    for (std::size_t r = 0; r < rules.size(); ++r) count += select[r * names.size() + n] != 0;
-    return count;
-  };
-  std::size_t plan_count = 0, entry_count = 0;
-  for (std::size_t n = 0; n < names.size(); ++n) {
-    const std::size_t count = selected_by(n);
-    plan_count += count > 0 || names[n].name == kSelfTestEvent;
-    entry_count += count;
-  }
-  // Reserved exactly, so that the plans' pointers into both arrays stay valid.
-  index.entries.reserve(entry_count + (any_glob ? rules.size() : 0));
-  index.plans.reserve(plan_count);
-  std::vector<std::pair<std::string_view, const EventPlan*>> table;
-  table.reserve(plan_count);
+  // event always has one, to prove the hook runs. Each plan's entries are a run of
+  // index.entries, [first, last), pointed to once the array is complete.
+  std::vector<std::pair<std::size_t, std::size_t>> runs;
+  std::vector<std::string_view> keys;
   for (std::size_t n = 0; n < names.size(); ++n) {
     EventPlan plan;
     const std::size_t first = index.entries.size();
@@ -557,24 +544,32 @@ std::shared_ptr<const Policy> Compiler::compile(Document document) {
       }
     }
     if (index.entries.size() == first && names[n].name != kSelfTestEvent) continue;
-    plan.entries = {index.entries.data() + first, index.entries.data() + index.entries.size()};
     index.plans.push_back(plan);
-    table.emplace_back(names[n].name, &index.plans.back());
+    runs.emplace_back(first, index.entries.size());
+    keys.push_back(names[n].name);
   }
-  index.by_name.build(table);
+  const std::size_t glob_first = index.entries.size();
   if (any_glob) {
-    auto plan = std::make_unique<EventPlan>();
-    plan->matches_name = false;
-    const std::size_t first = index.entries.size();
+    index.glob_plan = std::make_unique<EventPlan>();
+    index.glob_plan->matches_name = false;
     for (std::size_t r = 0; r < rules.size(); ++r) {
       if (std::any_of(rules[r].on.begin(), rules[r].on.end(),
                       [](const std::string& on) { return has_glob_chars(on); })) {
         index.entries.push_back({&rules[r], kSelectAlways});
-        plan->needs_caller = plan->needs_caller || needs_caller[r];
+        index.glob_plan->needs_caller = index.glob_plan->needs_caller || needs_caller[r];
       }
     }
-    plan->entries = {index.entries.data() + first, index.entries.data() + index.entries.size()};
-    index.glob_plan = std::move(plan);
+  }
+  const EventPlan::Entry* entries = index.entries.data();
+  std::vector<std::pair<std::string_view, const EventPlan*>> table;
+  table.reserve(index.plans.size());
+  for (std::size_t i = 0; i < index.plans.size(); ++i) {
+    index.plans[i].entries = {entries + runs[i].first, entries + runs[i].second};
+    table.emplace_back(keys[i], &index.plans[i]);
+  }
+  index.by_name.build(table);
+  if (index.glob_plan != nullptr) {
+    index.glob_plan->entries = {entries + glob_first, entries + index.entries.size()};
   }
   return policy;
 }
