@@ -36,6 +36,8 @@ AUTO_LOAD_CHILD = "auto-load in a child of an auto-loaded process"
 # Not auditwall: plain Python started through `env`, what one more exec (any wrapper) costs.
 ONE_MORE_EXEC = "env python: one more exec, for reference (no auditwall)"
 RUN = "auditwall run, whole (front end + program)"
+# The same with the program's interpreter exec'd rather than run in the command's process.
+RUN_EXEC = "auditwall run, exec'd (AUDITWALL_IN_PROCESS=0)"
 # The variants measured in instructions: those that run in the program's own process, except
 # the seccomp stage, whose seccomp(2) call valgrind does not support.
 IN_PROGRAM = ("plain", PRE_INIT, PRE_INIT_YAML, AUTO_LOAD, AUTO_LOAD_CHILD)
@@ -71,6 +73,7 @@ def variants(policy):
             [str(launcher), "--no-seccomp", "--policy", policy, py], {})
     if command.exists():
         out[RUN] = ([str(command), "run", "--policy", policy], {})
+        out[RUN_EXEC] = ([str(command), "run", "--policy", policy], {"AUDITWALL_IN_PROCESS": "0"})
     out["python -m auditwall run, whole"] = ([py, "-m", "auditwall", "run", "--policy", policy], {})
     return out
 
@@ -111,7 +114,8 @@ def instructions(argv, env, status=0):
 
 FRONT_END_RUN = "auditwall run itself, up to its exec of the program"
 FRONT_END_LAUNCH = "auditwall-launch --no-seccomp itself, up to its exec of the program"
-RUN_WHOLE = "auditwall run, whole: its front end + pre-init in the program"
+RUN_WHOLE = "auditwall run, whole: one process, the program in it"
+RUN_WHOLE_EXEC = "auditwall run, exec'd: its front end + pre-init in the program"
 
 
 def front_ends(policy):
@@ -136,6 +140,19 @@ def front_ends(policy):
         [str(bindir / "auditwall-launch"), "--no-seccomp", "--policy", policy,
          "/nonexistent/program"], clean_env({}), status=127)
     return out
+
+
+def run_whole(policy, program=("-c", "pass")):
+    """Instructions added to plain start-up by a whole `auditwall run` of `program`: counted
+    in its one process when it runs the interpreter in that process (a shared-libpython
+    build); None when it execs the interpreter, whose counts callgrind does not write."""
+    command = pathlib.Path(sys.executable).parent / "auditwall"
+    py = sys.executable
+    try:
+        whole = instructions([str(command), "run", "--policy", policy, *program], clean_env({}))
+    except (RuntimeError, OSError):
+        return None
+    return whole - instructions([py, *program], clean_env({}))
 
 
 def main():
@@ -170,7 +187,10 @@ def main():
             for name, count in own.items():
                 print(f"  {name:<62} {count:>14,}")
             whole = own[FRONT_END_RUN] + counts[PRE_INIT] - counts["plain"]
-            print(f"  {RUN_WHOLE:<62} {'':>14} {whole:>+12,}")
+            print(f"  {RUN_WHOLE_EXEC:<62} {'':>14} {whole:>+12,}")
+            whole = run_whole(args.policy, program)
+            if whole is not None:
+                print(f"  {RUN_WHOLE:<62} {'':>14} {whole:>+12,}")
 
 if __name__ == "__main__":
     main()

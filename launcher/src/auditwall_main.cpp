@@ -1,8 +1,9 @@
 // The auditwall command. `auditwall run` is native: it checks the policy, hands down its
-// compiled form and the pre-init shim, and execs the environment's Python on the program, so
-// that starting a protected program costs no second interpreter. Every other command is the
-// Python command line (auditwall/cli.py), run by that Python with -S: no .pth file of the
-// environment runs in a process that acts for auditwall.
+// compiled form and the pre-init shim, and runs the environment's Python on the program in its
+// own process (a shared-libpython interpreter) or execs it, so that starting a protected
+// program costs no second interpreter. Every other command is the Python command line
+// (auditwall/cli.py), run by that Python with -S: no .pth file of the environment runs in a
+// process that acts for auditwall.
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "front_end.hpp"
+#include "in_process.hpp"
 
 namespace {
 
@@ -118,8 +120,14 @@ int run(int argc, char** argv) {
     }
     setenv("AUDITWALL_LOG", log.c_str(), 1);  // docs/log-schema.md says what SPEC can be
   }
-  // exec, not a child: the program keeps this process's pid, stdin, signals and exit status.
-  exec_python(std::vector<std::string>(argv + i, argv + argc));
+  // In this process, or exec'd, never a child: the program keeps this process's pid, stdin,
+  // signals and exit status.
+  const std::vector<std::string> program(argv + i, argv + argc);
+  if (env_or_empty("AUDITWALL_IN_PROCESS") != "0") {
+    const auto status = auditwall::front_end::run_in_process(find_python(), preload, program);
+    if (status.has_value()) return *status;
+  }
+  exec_python(program);
 }
 
 }  // namespace

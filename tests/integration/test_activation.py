@@ -166,6 +166,113 @@ def test_auditwall_command_and_python_m_auditwall_run_agree(case, tmp_path):
         assert native.returncode in (2, 78) and native.stderr, native
 
 
+# --- the native command runs a shared-libpython interpreter in its own process ----------------
+
+COMMAND = pathlib.Path(sys.executable).parent / "auditwall"
+# The interpreter the command runs: the environment's, beside it.
+COMMAND_PYTHON = COMMAND.parent / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+
+# What a program can see of how it was started.
+STARTED = """\
+import os, signal, sys
+print("exe", os.path.realpath("/proc/self/exe"))
+print("executable", sys.executable)
+print("comm", open("/proc/self/comm").read().strip())
+print("prefix", sys.prefix, sys.base_prefix, sys.exec_prefix)
+print("path", sys.path)
+print("argv", sys.argv, sys.orig_argv)
+print("flags", sys.flags)
+print("main", __name__, __file__ if "__file__" in globals() else None)
+print("stdin", sys.stdin.read())
+print("armed", os.environ.get("AUDITWALL_ARMED") == str(os.getpid()))
+sys.stdout.flush()
+how = sys.argv[1]
+if how == "status":
+    sys.exit(3)
+if how == "signal":
+    os.kill(os.getpid(), signal.SIGTERM)
+if how == "interrupt":
+    raise KeyboardInterrupt
+if how == "child":
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", "import os, sys; print(os.environ.get("
+                         "'AUDITWALL_ARMED') == str(os.getpid()), sys.executable)"],
+                         capture_output=True, text=True)
+    print("child", out.stdout.strip())
+"""
+
+
+def _started(script, how, env=None):
+    return run([COMMAND, "run", "--policy", DENY_SYSTEM, script, how], env=env, input="in")
+
+
+@pytest.mark.parametrize("how", ["status", "signal", "interrupt", "child"])
+def test_run_in_process_is_the_program_as_exec_would_start_it(how, tmp_path):
+    script = tmp_path / "started.py"
+    script.write_text(STARTED)
+    in_process = _started(script, how)
+    executed = _started(script, how, env={"AUDITWALL_IN_PROCESS": "0"})
+    # The one difference: which program the kernel started.
+    assert in_process.lines[0] == f"exe {COMMAND.resolve()}", in_process
+    assert executed.lines[0] == f"exe {pathlib.Path(sys.executable).resolve()}", executed
+    assert in_process.lines[1:] == executed.lines[1:], (in_process, executed)
+    assert in_process.returncode == executed.returncode, (in_process, executed)
+    assert in_process.lines[1] == f"executable {COMMAND_PYTHON}", in_process
+    assert "stdin in" in in_process.lines and "armed True" in in_process.lines, in_process
+    expected = {"status": 3, "signal": -15, "interrupt": -2, "child": 0}[how]
+    assert in_process.returncode == expected, in_process
+    if how == "child":
+        assert in_process.lines[-1] == f"child True {COMMAND_PYTHON}", in_process
+
+
+def _alone(tmp_path, python, preload):
+    """A copy of the `auditwall` command in a directory of its own, whose Python is `python`."""
+    (tmp_path / "bin").mkdir()
+    command = tmp_path / "bin" / "auditwall"
+    command.write_bytes(COMMAND.read_bytes())
+    command.chmod(0o755)
+    (tmp_path / "bin" / "python3").symlink_to(python)
+    return command, {"AUDITWALL_PRELOAD": str(preload), "PATH": "/usr/bin:/bin"}
+
+
+def test_run_execs_a_statically_linked_interpreter(preload, probe, tmp_path):
+    if not DEBIAN_PYTHON.exists():
+        pytest.skip("Debian's python3.11 is not installed")
+    command, env = _alone(tmp_path, DEBIAN_PYTHON, preload)
+    code = "import os; print(os.path.realpath('/proc/self/exe'))"
+    ran = run([command, "run", "--policy", DENY_SYSTEM, "-c", code], env=env)
+    if sys.version_info[:2] == (3, 11):
+        # Debian's interpreter links no libpython: it is exec'd, and armed there.
+        assert ran.lines == [str(DEBIAN_PYTHON.resolve())], ran
+        ran = run([command, "run", "--policy", DENY_SYSTEM, probe, tmp_path / "m"], env=env)
+        assert ran.lines == ["armed unknown", "denied no-os-system False"], ran
+    else:
+        assert ran.returncode == 78, ran
+        assert "auditwall is not installed for this interpreter" in ran.stderr, ran
+
+
+def test_run_in_process_refuses_when_the_shim_cannot_arm(probe, tmp_path):
+    not_a_library = tmp_path / "libauditwall-preload.so"
+    not_a_library.write_text("not a library")
+    command, env = _alone(tmp_path, sys.executable, not_a_library)
+    marker = tmp_path / "m"
+    ran = run([command, "run", "--policy", DENY_SYSTEM, probe, marker], env=env)
+    assert ran.returncode == 70, ran
+    assert "refusing to start: cannot load" in ran.stderr, ran
+    assert ran.stdout == "" and not marker.exists(), ran
+
+
+def test_run_in_process_outside_a_venv(preload, probe, tmp_path):
+    # The interpreter found through a symbolic link, its libpython through its DT_RUNPATH.
+    real = pathlib.Path(sys.executable).resolve()
+    command, env = _alone(tmp_path, real, preload)
+    code = "import os, sys; print(os.path.realpath('/proc/self/exe'), sys.executable)"
+    ran = run([command, "run", "--policy", DENY_SYSTEM, "-c", code], env=env)
+    assert ran.lines == [f"{command} {tmp_path / 'bin' / 'python3'}"], ran
+    ran = run([command, "run", "--policy", DENY_SYSTEM, probe, tmp_path / "m"], env=env)
+    assert ran.lines[1:] == ["denied no-os-system False"], ran
+
+
 def test_python_m_auditwall_front_end_runs_site_unprotected(auditwall_run, evil_pth, tmp_path):
     # The documented limit of `python -m auditwall run`: the front-end interpreter runs site,
     # and so the .pth, before any auditwall code. The program's interpreter is still armed

@@ -1,0 +1,30 @@
+// Running the program's interpreter inside the front end's own process, when the interpreter
+// is a shared-libpython build: one program started instead of two (see docs/activation.md).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace auditwall::front_end {
+
+/// The libpython that the interpreter at `python` (a path) loads, found as the dynamic loader
+/// would find it (DT_RPATH, LD_LIBRARY_PATH, DT_RUNPATH with $ORIGIN; else the loader's own
+/// search, by name). Empty for an interpreter that links no shared libpython (a statically
+/// linked one), and whenever that cannot be told for sure.
+std::string find_libpython(const std::string& python);
+
+/// `program` as execvp would find it: itself when it holds a '/', else the first executable
+/// file of that name on PATH. Empty when there is none.
+std::string find_on_path(const std::string& program);
+
+/// Runs `python args...` in this process: loads its libpython, arms the hook by loading the
+/// pre-init shim `preload` (whose constructor arms from the variables hand_down() set, and
+/// ends the process when it cannot), and calls Py_BytesMain with `python` as argv[0], as the
+/// interpreter's own main() would. Returns the program's exit status; or nothing, having
+/// started nothing, when the interpreter cannot be run in this process (the caller then
+/// execs it). The process takes the interpreter's name (what ps shows), as exec would give it.
+std::optional<int> run_in_process(const std::string& python, const std::string& preload,
+                                  const std::vector<std::string>& args);
+
+}  // namespace auditwall::front_end
