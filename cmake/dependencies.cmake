@@ -53,7 +53,8 @@ add_library(auditwall_static_runtime INTERFACE)
 add_library(auditwall_yaml INTERFACE)
 add_library(auditwall_libseccomp INTERFACE)
 if(NOT AUDITWALL_SANITIZE)
-  target_link_options(auditwall_static_runtime INTERFACE -static-libstdc++ -static-libgcc)
+  target_link_options(auditwall_static_runtime INTERFACE -static-libstdc++ -static-libgcc
+                      -Wl,--gc-sections)
   # Relative relocations packed (DT_RELR, glibc 2.36 and later): the dynamic loader applies the
   # thousands a static C++ runtime brings in a few instructions each.
   include(CheckLinkerFlag)

@@ -1,8 +1,6 @@
 // Where the armed policy comes from: the compiled form a front end handed down, or the YAML.
 #include "policy_source.hpp"
 
-#include <dlfcn.h>
-
 #include <cstdlib>
 #include <cstring>
 
@@ -33,22 +31,10 @@ bool loader_library(LoaderLibrary& out, std::string& error) {
   const auto slash = path.rfind('/');
   path = (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) +
          "/libauditwall-loader.so";
-  // RTLD_LOCAL: its C++ runtime (the shared libstdc++) and its copy of the policy library
-  // stay out of the global scope; only the two C functions below are used. RTLD_LAZY: binding
-  // every function of libstdc++ and yaml-cpp up front cost 1.3 M instructions at each such
-  // start-up; missing libraries still fail here, and a symbol missing from an installed
-  // library (a broken installation) ends the process, with the dynamic loader's message, when
-  // first called.
-  void* handle = dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = dlerror();
-    error = "cannot load the policy loader " + path + ": " + (why ? why : "unknown error");
-    return false;
-  }
-  auto load = reinterpret_cast<auditwall_loader_load_fn>(dlsym(handle, "auditwall_loader_load"));
-  auto release = reinterpret_cast<auditwall_loader_free_fn>(dlsym(handle, "auditwall_loader_free"));
-  if (load == nullptr || release == nullptr) {
-    error = "the policy loader " + path + " lacks its entry points";
+  auditwall_loader_load_fn load = nullptr;
+  auditwall_loader_free_fn release = nullptr;
+  if (const char* why = auditwall_loader_open(path.c_str(), &load, &release)) {
+    error = "cannot load the policy loader " + path + ": " + why;
     return false;
   }
   library.free = release;

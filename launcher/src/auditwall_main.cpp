@@ -13,14 +13,17 @@
 #include <string>
 #include <vector>
 
+#include "auditwall/policy.hpp"
 #include "front_end.hpp"
 #include "in_process.hpp"
+#include "loader_api.h"
 
 namespace {
 
 using auditwall::front_end::kExitCannotRun;
 using auditwall::front_end::kExitPolicyError;
 using auditwall::front_end::kExitUsage;
+constexpr int kExitSoftware = 70;  // EX_SOFTWARE
 
 // The same text as auditwall/cli.py's USAGE.
 const char kUsage[] =
@@ -52,6 +55,45 @@ std::string find_python() {
     }
   }
   return AUDITWALL_PYTHON_NAME;
+}
+
+// The policy's compiled form, to hand down: `compiled`, and 0; else the exit status, after
+// printing every diagnostic (FILE:LINE:COL) and refusing. The fast reader reads the policies
+// people write without a YAML parser in this program. Any other text, and every policy with
+// something to report, is read by the full loader, libauditwall-loader.so beside the shim
+// (yaml-cpp), so that every diagnostic is the one every other auditwall tool gives.
+int load_compiled(const std::string& ref, const std::string& preload, std::string& compiled) {
+  if (auto fast = auditwall::policy::load_file_for_hand_down_fast(ref)) {
+    compiled = std::move(fast->compiled);
+    return 0;
+  }
+  const auto slash = preload.rfind('/');
+  const std::string library =
+      (slash == std::string::npos ? std::string(".") : preload.substr(0, slash)) +
+      "/libauditwall-loader.so";
+  auditwall_loader_load_fn load = nullptr;
+  auditwall_loader_free_fn release = nullptr;
+  if (const char* why = auditwall_loader_open(library.c_str(), &load, &release)) {
+    std::fprintf(stderr, "auditwall: refusing to start: cannot load the policy loader %s: %s\n",
+                 library.c_str(), why);
+    return kExitCannotRun;
+  }
+  char* text = nullptr;
+  char* report = nullptr;
+  const int status = load(ref.c_str(), &text, &report);
+  if (report != nullptr) std::fputs(report, stderr);
+  compiled = status == 1 && text != nullptr ? text : "";
+  release(text);
+  release(report);
+  if (status < 0) {
+    std::fprintf(stderr, "auditwall: refusing to start: internal error in the policy loader\n");
+    return kExitSoftware;
+  }
+  if (compiled.empty()) {
+    std::fprintf(stderr, "auditwall: refusing to start: the policy cannot be used\n");
+    return kExitPolicyError;
+  }
+  return 0;
 }
 
 [[noreturn]] void exec_python(std::vector<std::string> args) {
@@ -105,10 +147,10 @@ int run(int argc, char** argv) {
 
   // Check here, so that a broken policy is reported before the program starts.
   policy_ref = auditwall::front_end::absolute(policy_ref);
-  const std::string compiled = auditwall::front_end::load_compiled(policy_ref, "auditwall");
-  if (compiled.empty()) return kExitPolicyError;
   const std::string preload = auditwall::front_end::find_preload("auditwall");
   if (preload.empty()) return kExitCannotRun;
+  std::string compiled;
+  if (const int status = load_compiled(policy_ref, preload, compiled); status != 0) return status;
   auditwall::front_end::hand_down(policy_ref, compiled, mode, preload);
   if (!log.empty()) {
     if (log.rfind("file:", 0) == 0) {  // the program may change directory before it logs

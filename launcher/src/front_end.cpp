@@ -66,30 +66,6 @@ std::string absolute(const std::string& path) {
   return std::string(cwd) + "/" + path;
 }
 
-namespace {
-
-// Prints the diagnostics of a load; false, after saying that `program` refuses to start,
-// when the policy cannot be used.
-template <typename Loaded>
-bool report(const Loaded& loaded, const char* program) {
-  std::fputs(loaded.report().c_str(), stderr);
-  if (loaded.ok()) return true;
-  std::fprintf(stderr, "%s: refusing to start: the policy cannot be used\n", program);
-  return false;
-}
-
-}  // namespace
-
-std::shared_ptr<const policy::Policy> load_policy(const std::string& ref, const char* program) {
-  policy::LoadResult loaded = policy::load_file(ref);
-  return report(loaded, program) ? loaded.policy : nullptr;
-}
-
-std::string load_compiled(const std::string& ref, const char* program) {
-  policy::HandDown loaded = policy::load_file_for_hand_down(ref);
-  return report(loaded, program) ? std::move(loaded.compiled) : std::string();
-}
-
 void hand_down(const std::string& ref, const std::string& compiled, const std::string& mode,
                const std::string& preload) {
   setenv("AUDITWALL_POLICY", ref.c_str(), 1);

@@ -1,8 +1,7 @@
 // What auditwall's two front ends (auditwall-launch, auditwall run) share: finding the
-// pre-init shim, loading the policy once, and handing both down to the program's process.
+// pre-init shim, and handing it and the policy they loaded down to the program's process.
 #pragma once
 
-#include <memory>
 #include <string>
 
 #include "auditwall/policy.hpp"
@@ -28,14 +27,6 @@ std::string package_parent(const std::string& preload);
 
 /// `path` made absolute against the working directory; builtin:NAME unchanged.
 std::string absolute(const std::string& path);
-
-/// Loads the policy, printing every diagnostic to stderr as FILE:LINE:COL. On failure,
-/// says `program: refusing to start` and returns null.
-std::shared_ptr<const policy::Policy> load_policy(const std::string& ref, const char* program);
-
-/// The same for a front end that only hands the policy down: its compiled form (serialise()),
-/// or an empty string after the same diagnostics and refusal.
-std::string load_compiled(const std::string& ref, const char* program);
 
 /// Sets what the program's processes arm from: AUDITWALL_POLICY (absolute), the compiled
 /// policy, AUDITWALL_MODE when `mode` is not empty, and the shim first in LD_PRELOAD.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "auditwall/policy.hpp"
@@ -38,6 +39,16 @@ bool print_filters(const auditwall::policy::Policy& policy, auditwall::policy::M
     std::printf("%s\n%s\n", describe(filter).c_str(), pfc.c_str());
   }
   return true;
+}
+
+// Loads the policy, printing every diagnostic to stderr as FILE:LINE:COL; null, after saying
+// that auditwall-launch refuses to start, when it cannot be used.
+std::shared_ptr<const auditwall::policy::Policy> load_policy(const std::string& ref) {
+  const auditwall::policy::LoadResult loaded = auditwall::policy::load_file(ref);
+  std::fputs(loaded.report().c_str(), stderr);
+  if (loaded.ok()) return loaded.policy;
+  std::fprintf(stderr, "auditwall-launch: refusing to start: the policy cannot be used\n");
+  return nullptr;
 }
 
 }  // namespace
@@ -98,8 +109,7 @@ int main(int argc, char** argv) {
   }
 
   policy_ref = auditwall::front_end::absolute(policy_ref);
-  const std::shared_ptr<const auditwall::policy::Policy> policy =
-      auditwall::front_end::load_policy(policy_ref, "auditwall-launch");
+  const std::shared_ptr<const auditwall::policy::Policy> policy = load_policy(policy_ref);
   if (policy == nullptr) return kExitPolicyError;
   auditwall::policy::Mode effective = policy->mode();
   if (!mode.empty()) {

@@ -1,18 +1,26 @@
 // Reads a YAML policy, validates it, and collects every problem with its line and column.
+//
+// Built twice: in full (auditwall::policy), and with AUDITWALL_FAST_READER_ONLY defined
+// (auditwall::policy_fast), the fast reader's half alone, without yaml-cpp, for a program
+// that hands policies down and leaves every other text to libauditwall-loader.so.
+#include <fcntl.h>
 #include <seccomp.h>
+#include <unistd.h>
+#ifndef AUDITWALL_FAST_READER_ONLY
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <optional>
+#ifndef AUDITWALL_FAST_READER_ONLY
 #include <regex>
+#endif
 #include <set>
-#include <sstream>
 #include <type_traits>
 
 #include "auditwall/policy.hpp"
@@ -77,12 +85,14 @@ std::string join(const std::vector<std::string_view>& words) {
 }
 
 // The items of a map, in order, to `visit(key, value)` until it returns false.
+#ifndef AUDITWALL_FAST_READER_ONLY
 template <typename Visit>
 void for_each_entry(const YAML::Node& map, Visit visit) {
   for (auto it = map.begin(); it != map.end(); ++it) {
     if (!visit(it->first, it->second)) return;
   }
 }
+#endif
 
 template <typename Visit>
 void for_each_entry(const quick::Node& map, Visit visit) {
@@ -136,7 +146,9 @@ class Loader {
         return false;
       }
       root = std::move(*tree);
-    } else {
+    }
+#ifndef AUDITWALL_FAST_READER_ONLY
+    else {
       try {
         root = YAML::Load(std::string(text));
       } catch (const YAML::DeepRecursion& e) {
@@ -149,6 +161,7 @@ class Loader {
         return false;
       }
     }
+#endif
     read_root(root);
     if (!has_errors()) warn_shadowed();
     // Report in file order, whatever order the sections were read in.
@@ -451,6 +464,11 @@ class Loader {
       std::vector<std::string> patterns;
       const N& list = node["redact_patterns"];
       strings(list, "a redaction pattern", patterns);
+#ifdef AUDITWALL_FAST_READER_ONLY
+      // Checking them takes std::regex, and the C++ locales it brings: that stays with the
+      // full loader, which reads every policy this one declines.
+      error(list, "redaction patterns are checked by the full loader");
+#else
       for (std::size_t i = 0; i < patterns.size(); ++i) {
         try {
           std::regex check(patterns[i], std::regex::ECMAScript);
@@ -459,6 +477,7 @@ class Loader {
                 "bad regular expression '" + patterns[i] + "': " + e.what());
         }
       }
+#endif
       log.redact_patterns = std::move(patterns);
     }
   }
@@ -937,6 +956,7 @@ Result guarded(const std::string& name, Load load) {
   }
 }
 
+#ifndef AUDITWALL_FAST_READER_ONLY
 // Reads `text` with the fast reader when it reads the whole policy and the loader has nothing
 // to say of it. A text it declines, and every policy with an error or a warning, is read
 // again with yaml-cpp: diagnostics always come from one reader, with yaml-cpp's positions.
@@ -951,6 +971,7 @@ Result read(std::string_view text, const std::string& name, Finish finish) {
     return finish(reference, ok);
   });
 }
+#endif
 
 // The text of a policy file, or of the built-in policy "builtin:NAME", into `storage`; false,
 // with the diagnostic, when there is none.
@@ -965,26 +986,51 @@ bool read_source(const std::string& path, std::string& storage, std::string_view
         {path, 0, 0, Severity::error, "no built-in policy '" + path + "'; there are " + known});
     return false;
   }
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     diagnostics.push_back({path, 0, 0, Severity::error,
-                           std::string("cannot read policy file: ") +
-                               (errno != 0 ? std::strerror(errno) : "unknown error")});
+                           std::string("cannot read policy file: ") + std::strerror(errno)});
     return false;
   }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) {
-    diagnostics.push_back({path, 0, 0, Severity::error, "error while reading policy file"});
-    return false;
+  storage.clear();
+  char buffer[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      storage.append(buffer, static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      const int error = errno;
+      close(fd);
+      diagnostics.push_back({path, 0, 0, Severity::error,
+                             std::string("error while reading policy file: ") +
+                                 std::strerror(error)});
+      return false;
+    }
   }
-  storage = std::move(contents).str();
+  close(fd);
   text = storage;
   return true;
 }
 
 }  // namespace
+
+std::optional<HandDown> load_file_for_hand_down_fast(const std::string& path) {
+  try {
+    HandDown result;
+    std::string storage;
+    std::string_view text;
+    if (!read_source(path, storage, text, result.diagnostics)) return std::nullopt;
+    Loader<quick::Node> fast(path);
+    if (!fast.parse(text) || !fast.diagnostics().empty()) return std::nullopt;
+    return fast.hand_down(text, true);
+  } catch (const std::exception&) {
+    return std::nullopt;  // the full loader says what went wrong
+  }
+}
+
+#ifndef AUDITWALL_FAST_READER_ONLY
 
 LoadResult load_string(std::string_view text, const std::string& name) {
   return read<LoadResult>(text, name, [&](auto& loader, bool ok) { return loader.finish(text, ok); });
@@ -1009,5 +1055,6 @@ HandDown load_file_for_hand_down(const std::string& path) {
   if (!read_source(path, storage, text, result.diagnostics)) return result;
   return read<HandDown>(text, path, [&](auto& loader, bool ok) { return loader.hand_down(text, ok); });
 }
+#endif
 
 }  // namespace auditwall::policy

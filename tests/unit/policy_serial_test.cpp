@@ -225,5 +225,47 @@ TEST(HandDown, RefusesWhatLoadingRefuses) {
   }
 }
 
+// The fast reader's hand-down gives the same compiled form for every policy it reads whole
+// with nothing to say, and nothing for every other one, which the full loader then reads.
+TEST(HandDown, FastGivesTheSameOrNothing) {
+  std::vector<std::string> paths = {AUDITWALL_FIXTURES "/deny-system.yaml",
+                                    AUDITWALL_SOURCE_DIR "/examples/policies/web-service.yaml",
+                                    AUDITWALL_SOURCE_DIR "/examples/policies/every-key.yaml",
+                                    AUDITWALL_SOURCE_DIR "/examples/policies/strict.yaml"};
+  for (auto name : builtin_names()) paths.push_back("builtin:" + std::string(name));
+  for (const std::string& path : paths) {
+    SCOPED_TRACE(path);
+    std::optional<HandDown> fast = load_file_for_hand_down_fast(path);
+    ASSERT_TRUE(fast.has_value());
+    EXPECT_TRUE(fast->diagnostics.empty());
+    EXPECT_EQ(fast->compiled, load_file_for_hand_down(path).compiled);
+  }
+  const std::string dir = ::testing::TempDir();
+  const std::string broken = dir + "/fast-broken.yaml";
+  const std::string warned = dir + "/fast-warned.yaml";
+  const std::string anchored = dir + "/fast-anchored.yaml";
+  {
+    std::ofstream(broken) << "version: 1\nrules:\n  - id: a\n    on: procss\n    action: deny\n";
+    std::ofstream(warned) << "version: 1\nrules:\n  - {id: a, on: process, action: deny}\n"
+                             "  - {id: b, on: process.exec, action: allow}\n";
+    std::ofstream(anchored) << "version: 1\nrules:\n  - id: &a a\n    on: os.system\n"
+                               "    action: deny\n";
+  }
+  ASSERT_TRUE(load_file(anchored).ok());
+  for (const std::string& path : {broken, warned, anchored, dir + "/fast-missing.yaml", dir,
+                                  std::string("builtin:nope")}) {
+    SCOPED_TRACE(path);
+    EXPECT_FALSE(load_file_for_hand_down_fast(path).has_value());
+  }
+}
+
+TEST(HandDown, ADirectoryIsNotAPolicy) {
+  const LoadResult loaded = load_file(::testing::TempDir());
+  EXPECT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.report().find("error: error while reading policy file: Is a directory"),
+            std::string::npos)
+      << loaded.report();
+}
+
 }  // namespace
 }  // namespace auditwall::policy

@@ -1,0 +1,52 @@
+// The loader built with the fast reader alone (auditwall::policy_fast), as the auditwall
+// command links it: it hands down every policy the fast reader reads whole with nothing to
+// say, and declines every other one, which the full loader (libauditwall-loader.so) reads.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "auditwall/policy.hpp"
+
+namespace auditwall::policy {
+namespace {
+
+TEST(FastOnly, HandsDownWhatTheFastReaderReads) {
+  std::vector<std::string> paths = {AUDITWALL_FIXTURES "/deny-system.yaml",
+                                    AUDITWALL_SOURCE_DIR "/examples/policies/web-service.yaml",
+                                    AUDITWALL_SOURCE_DIR "/examples/policies/strict.yaml"};
+  for (auto name : builtin_names()) paths.push_back("builtin:" + std::string(name));
+  for (const std::string& path : paths) {
+    SCOPED_TRACE(path);
+    std::optional<HandDown> fast = load_file_for_hand_down_fast(path);
+    ASSERT_TRUE(fast.has_value());
+    EXPECT_TRUE(fast->diagnostics.empty());
+    std::string why;
+    std::shared_ptr<const Policy> policy = deserialise(fast->compiled, why);
+    ASSERT_NE(policy, nullptr) << why;
+    EXPECT_EQ(policy->source(), path);
+    EXPECT_TRUE(source_unchanged(*policy));
+  }
+}
+
+TEST(FastOnly, DeclinesEverythingElse) {
+  const std::string dir = ::testing::TempDir();
+  const std::string broken = dir + "/fast-only-broken.yaml";
+  const std::string anchored = dir + "/fast-only-anchored.yaml";
+  {
+    std::ofstream(broken) << "version: 1\nrules:\n  - id: a\n    on: procss\n    action: deny\n";
+    std::ofstream(anchored) << "version: 1\nrules:\n  - id: &a a\n    on: os.system\n"
+                               "    action: deny\n";
+  }
+  // Redaction patterns are regular expressions, which only the full loader checks.
+  for (const std::string& path :
+       {broken, anchored, dir + "/fast-only-missing.yaml", std::string("builtin:nope"),
+        std::string(AUDITWALL_SOURCE_DIR "/examples/policies/every-key.yaml")}) {
+    SCOPED_TRACE(path);
+    EXPECT_FALSE(load_file_for_hand_down_fast(path).has_value());
+  }
+}
+
+}  // namespace
+}  // namespace auditwall::policy
