@@ -273,6 +273,61 @@ def test_run_in_process_outside_a_venv(preload, probe, tmp_path):
     assert ran.lines[1:] == ["denied no-os-system False"], ran
 
 
+# The auditwall command reads the policies people write with the fast reader alone; any other
+# text, and every policy with something to report, goes to the full loader in
+# libauditwall-loader.so, which says the same as every other auditwall tool.
+OUTSIDE_FAST_READER = """\
+version: 1
+rules:
+  - id: &id no-os-system
+    on: os.system
+    action: deny
+log:
+  redact_patterns: ["password=[^&]*"]
+"""
+WARNED = """\
+version: 1
+rules:
+  - {id: no-process, on: os.system, action: deny}
+  - {id: shadowed, on: os.system, action: allow}
+"""
+
+
+@pytest.mark.parametrize("text", [OUTSIDE_FAST_READER, WARNED], ids=["outside", "warned"])
+def test_run_reads_any_policy_through_the_full_loader(text, policy_file, probe, tmp_path):
+    policy = policy_file(text)
+    marker = tmp_path / "m"
+    native = run([COMMAND, "run", "--policy", policy, probe, marker])
+    python = run([sys.executable, "-m", "auditwall", "run", "--policy", policy, probe, marker])
+    rule = "no-os-system" if text is OUTSIDE_FAST_READER else "no-process"
+    assert native.lines[1:] == [f"denied {rule} False"], native
+    assert native.stdout == python.stdout and native.returncode == python.returncode == 0
+    # What each says of the policy (the log's records differ in time and pid).
+    said = [[line for line in ran.stderr.splitlines() if not line.startswith("{")]
+            for ran in (native, python)]
+    assert said[0] == said[1], (native, python)
+    if text is WARNED:
+        assert "warning:" in native.stderr, native
+
+
+def test_run_refuses_when_the_full_loader_is_missing(policy_file, preload, probe, tmp_path):
+    # A shim with no libauditwall-loader.so beside it: the policies the fast reader reads still
+    # run; any other one cannot be checked, so the program does not start.
+    (tmp_path / "lib").mkdir()
+    shim = tmp_path / "lib" / "libauditwall-preload.so"
+    shim.symlink_to(preload)
+    for core in preload.parent.glob("_core.*.so"):
+        (tmp_path / "lib" / core.name).symlink_to(core)
+    env = {"AUDITWALL_PRELOAD": str(shim)}
+    marker = tmp_path / "m"
+    ran = run([COMMAND, "run", "--policy", DENY_SYSTEM, "-c", "print('ran')"], env=env)
+    assert ran.lines == ["ran"], ran
+    ran = run([COMMAND, "run", "--policy", policy_file(OUTSIDE_FAST_READER), probe, marker], env=env)
+    assert ran.returncode == 127, ran
+    assert "refusing to start: cannot load the policy loader" in ran.stderr, ran
+    assert ran.stdout == "" and not marker.exists(), ran
+
+
 def test_python_m_auditwall_front_end_runs_site_unprotected(auditwall_run, evil_pth, tmp_path):
     # The documented limit of `python -m auditwall run`: the front-end interpreter runs site,
     # and so the .pth, before any auditwall code. The program's interpreter is still armed
