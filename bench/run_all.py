@@ -237,6 +237,11 @@ def events_part(py, bv, competitors_ok, args, workdir):
             "callgrind": cg, "errors": errors}
 
 
+def startup_policies():
+    """The policies a whole `auditwall run` is counted with, by the name the report gives."""
+    return {str(NO_RULE_POLICY.relative_to(ROOT)): str(NO_RULE_POLICY), REAL_POLICY: REAL_POLICY}
+
+
 def startup_part(py, args):
     code = (
         "import json, sys, shutil\n"
@@ -263,10 +268,10 @@ def startup_part(py, args):
         "    ir = out['python -c pass']['ir']\n"
         f"    ir[s.RUN_WHOLE_EXEC + ', ' + {REAL_POLICY!r}] = (\n"
         f"        s.front_ends({REAL_POLICY!r})[s.FRONT_END_RUN] + pre - ir['plain'])\n"
-        f"    for policy in ({str(NO_RULE_POLICY)!r}, {REAL_POLICY!r}):\n"
+        f"    for name, policy in {list(startup_policies().items())!r}:\n"
         "        whole = s.run_whole(policy)\n"
         "        if whole is not None:\n"
-        "            ir[s.RUN_WHOLE + ', ' + policy] = whole\n"
+        "            ir[s.RUN_WHOLE + ', ' + name] = whole\n"
         "print(json.dumps(out))\n")
     print("run_all: start-up", flush=True)
     ran = subprocess.run([py, "-c", code], capture_output=True, text=True, cwd=ROOT)
@@ -404,21 +409,20 @@ def check_targets(res):
         # extension, any exec) and callgrind cannot count.
         counted = {}
         if irs.get("plain"):
-            for policy in (str(NO_RULE_POLICY), REAL_POLICY):
-                whole = irs.get(startup_bench.RUN_WHOLE + ", " + policy)
+            for name, policy in startup_policies().items():
+                whole = irs.get(startup_bench.RUN_WHOLE + ", " + name)
                 how = "one process"
                 if whole is None:
                     how = "front end + pre-init"
-                    whole = irs.get(startup_bench.RUN_WHOLE_EXEC + ", " + policy)
+                    whole = irs.get(startup_bench.RUN_WHOLE_EXEC + ", " + name)
                     if whole is None and policy == str(NO_RULE_POLICY) and (
                             startup_bench.FRONT_END_RUN in irs):
                         whole = (irs[startup_bench.FRONT_END_RUN] + irs[startup_bench.PRE_INIT]
                                  - irs["plain"])
                 if whole is not None:
-                    counted[policy] = whole / irs["plain"] * plain
-                    name = "the skeleton policy" if policy == str(NO_RULE_POLICY) else policy
+                    counted[name] = whole / irs["plain"] * plain
                     extra += (f"; `auditwall run` whole ({how}) with {name}: +{whole:,} "
-                              f"instructions = {counted[policy]:.2f} ms at plain start-up's rate")
+                              f"instructions = {counted[name]:.2f} ms at plain start-up's rate")
         whole_ms = max(counted.values()) if counted else None
         run_ms = first["ms"].get(startup_bench.RUN)
         exec_ms = first["ms"].get(startup_bench.ONE_MORE_EXEC)

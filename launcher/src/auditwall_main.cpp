@@ -67,10 +67,7 @@ int load_compiled(const std::string& ref, const std::string& preload, std::strin
     compiled = std::move(fast->compiled);
     return 0;
   }
-  const auto slash = preload.rfind('/');
-  const std::string library =
-      (slash == std::string::npos ? std::string(".") : preload.substr(0, slash)) +
-      "/libauditwall-loader.so";
+  const std::string library = auditwall::front_end::dir_of(preload) + "/libauditwall-loader.so";
   auditwall_loader_load_fn load = nullptr;
   auditwall_loader_free_fn release = nullptr;
   if (const char* why = auditwall_loader_open(library.c_str(), &load, &release)) {

@@ -12,12 +12,12 @@ namespace {
 
 bool is_file(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
 
+}  // namespace
+
 std::string dir_of(const std::string& path) {
   const auto slash = path.rfind('/');
   return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
 }
-
-}  // namespace
 
 std::string program_dir() {
   char self[4096];

@@ -25,6 +25,9 @@ std::string find_preload(const char* program);
 /// (the one find_preload() found the shim in), or empty.
 std::string package_parent(const std::string& preload);
 
+/// The directory part of `path`: "." when it has none, "/" for a file at the root.
+std::string dir_of(const std::string& path);
+
 /// `path` made absolute against the working directory; builtin:NAME unchanged.
 std::string absolute(const std::string& path);
 

@@ -1,3 +1,5 @@
+// auditwall run's in-process path: which libpython an interpreter loads, read from its ELF
+// dynamic section as the dynamic loader reads it, and the interpreter's main() in this process.
 #include "in_process.hpp"
 
 #include <dlfcn.h>
@@ -7,9 +9,12 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include "front_end.hpp"
 
 namespace auditwall::front_end {
 
@@ -115,11 +120,6 @@ bool read_dynamic(const std::string& path, Dynamic& out) {
     }
   }
   return true;
-}
-
-std::string dir_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
 }
 
 // Appends the directories of a search path, with $ORIGIN expanded; false when it uses
