@@ -681,7 +681,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--startup-runs", type=int, default=30)
+    parser.add_argument("--startup-runs", type=int, default=100)
     parser.add_argument("--macro-tests", default="test_json,test_pickle,test_subprocess")
     parser.add_argument("--macro-rounds", type=int, default=2)
     parser.add_argument("--macro-policies", default="builtin:monitor-all,builtin:web-service",
