@@ -594,8 +594,8 @@ def write_report(res, out_md, png_name):
     st = res.get("startup")
     if st:
         lines += ["## Start-up", "", "`bench/startup_bench.py`, median wall time of "
-                  f"{res['args']['startup_runs']} interleaved runs per variant; policy "
-                  f"`{NO_RULE_POLICY.relative_to(ROOT)}`.", ""]
+                  f"{res['args']['startup_runs']} interleaved runs per variant, on one CPU; "
+                  f"policy `{NO_RULE_POLICY.relative_to(ROOT)}`.", ""]
         for program, data in st.items():
             plain = data["ms"]["plain"]
             lines += [f"**{program}**", "", "| variant | ms | added ms | instructions | added |",
