@@ -96,9 +96,7 @@ int load_compiled(const std::string& ref, const std::string& preload, std::strin
 [[noreturn]] void exec_python(std::vector<std::string> args) {
   const std::string python = find_python();
   args.insert(args.begin(), python);
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
+  std::vector<char*> argv = auditwall::front_end::argv_of(args);
   std::fflush(stdout);
   std::fflush(stderr);
   execvp(python.c_str(), argv.data());

@@ -58,6 +58,13 @@ std::string package_parent(const std::string& preload) {
   return preload.empty() ? std::string() : dir_of(dir_of(preload));
 }
 
+std::vector<char*> argv_of(std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  return argv;
+}
+
 std::string absolute(const std::string& path) {
   if (!path.empty() && path[0] == '/') return path;
   if (path.rfind("builtin:", 0) == 0) return path;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "auditwall/policy.hpp"
 
@@ -27,6 +28,9 @@ std::string package_parent(const std::string& preload);
 
 /// The directory part of `path`: "." when it has none, "/" for a file at the root.
 std::string dir_of(const std::string& path);
+
+/// A null-terminated argv of the strings of `args`, which must outlive it.
+std::vector<char*> argv_of(std::vector<std::string>& args);
 
 /// `path` made absolute against the working directory; builtin:NAME unchanged.
 std::string absolute(const std::string& path);

@@ -222,9 +222,7 @@ std::optional<int> run_in_process(const std::string& python, const std::string& 
   prctl(PR_SET_NAME, python.c_str() + (slash == std::string::npos ? 0 : slash + 1), 0, 0, 0);
   std::vector<std::string> owned = args;
   owned.insert(owned.begin(), python);
-  std::vector<char*> argv;
-  for (auto& arg : owned) argv.push_back(arg.data());
-  argv.push_back(nullptr);
+  std::vector<char*> argv = argv_of(owned);
   std::fflush(stdout);
   std::fflush(stderr);
   return python_main(static_cast<int>(owned.size()), argv.data());

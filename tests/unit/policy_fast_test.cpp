@@ -8,17 +8,16 @@
 #include <vector>
 
 #include "auditwall/policy.hpp"
+#include "shipped_policies.hpp"
 
 namespace auditwall::policy {
 namespace {
 
 TEST(FastOnly, HandsDownWhatTheFastReaderReads) {
-  std::vector<std::string> paths = {AUDITWALL_FIXTURES "/deny-system.yaml",
-                                    AUDITWALL_SOURCE_DIR "/examples/policies/web-service.yaml",
-                                    AUDITWALL_SOURCE_DIR "/examples/policies/strict.yaml"};
-  for (auto name : builtin_names()) paths.push_back("builtin:" + std::string(name));
-  for (const std::string& path : paths) {
+  for (const std::string& path : shipped_policies()) {
     SCOPED_TRACE(path);
+    // Redaction patterns are regular expressions, which only the full loader checks.
+    if (path.find("every-key") != std::string::npos) continue;
     std::optional<HandDown> fast = load_file_for_hand_down_fast(path);
     ASSERT_TRUE(fast.has_value());
     EXPECT_TRUE(fast->diagnostics.empty());
@@ -39,7 +38,6 @@ TEST(FastOnly, DeclinesEverythingElse) {
     std::ofstream(anchored) << "version: 1\nrules:\n  - id: &a a\n    on: os.system\n"
                                "    action: deny\n";
   }
-  // Redaction patterns are regular expressions, which only the full loader checks.
   for (const std::string& path :
        {broken, anchored, dir + "/fast-only-missing.yaml", std::string("builtin:nope"),
         std::string(AUDITWALL_SOURCE_DIR "/examples/policies/every-key.yaml")}) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "auditwall/policy.hpp"
+#include "shipped_policies.hpp"
 #include "test_support.hpp"
 
 namespace auditwall::policy {
@@ -186,12 +187,7 @@ namespace {
 // A front end that only hands the policy down gets, without compiling it, exactly what
 // loading and serialising give: the same compiled form, the same diagnostics.
 TEST(HandDown, GivesWhatLoadingAndSerialisingGive) {
-  std::vector<std::string> paths = {AUDITWALL_FIXTURES "/deny-system.yaml",
-                                    AUDITWALL_SOURCE_DIR "/examples/policies/web-service.yaml",
-                                    AUDITWALL_SOURCE_DIR "/examples/policies/every-key.yaml",
-                                    AUDITWALL_SOURCE_DIR "/examples/policies/strict.yaml"};
-  for (auto name : builtin_names()) paths.push_back("builtin:" + std::string(name));
-  for (const std::string& path : paths) {
+  for (const std::string& path : shipped_policies()) {
     SCOPED_TRACE(path);
     LoadResult loaded = load_file(path);
     HandDown handed = load_file_for_hand_down(path);
@@ -228,12 +224,7 @@ TEST(HandDown, RefusesWhatLoadingRefuses) {
 // The fast reader's hand-down gives the same compiled form for every policy it reads whole
 // with nothing to say, and nothing for every other one, which the full loader then reads.
 TEST(HandDown, FastGivesTheSameOrNothing) {
-  std::vector<std::string> paths = {AUDITWALL_FIXTURES "/deny-system.yaml",
-                                    AUDITWALL_SOURCE_DIR "/examples/policies/web-service.yaml",
-                                    AUDITWALL_SOURCE_DIR "/examples/policies/every-key.yaml",
-                                    AUDITWALL_SOURCE_DIR "/examples/policies/strict.yaml"};
-  for (auto name : builtin_names()) paths.push_back("builtin:" + std::string(name));
-  for (const std::string& path : paths) {
+  for (const std::string& path : shipped_policies()) {
     SCOPED_TRACE(path);
     std::optional<HandDown> fast = load_file_for_hand_down_fast(path);
     ASSERT_TRUE(fast.has_value());
