@@ -3,10 +3,17 @@
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 
 import pytest
+
+# A test run started in the background by a shell without job control inherits SIGINT ignored
+# and hands that on to every interpreter it starts, which then has no KeyboardInterrupt (CPython
+# installs its handler only when SIGINT is not ignored). Start them as from a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
