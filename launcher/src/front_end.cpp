@@ -58,6 +58,17 @@ std::string package_parent(const std::string& preload) {
   return preload.empty() ? std::string() : dir_of(dir_of(preload));
 }
 
+std::vector<std::string> split(const std::string& list, const char* separators) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t end = list.find_first_of(separators, start);
+    items.push_back(list.substr(start, end == std::string::npos ? end : end - start));
+    if (end == std::string::npos) return items;
+    start = end + 1;
+  }
+}
+
 std::vector<char*> argv_of(std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
@@ -83,14 +94,8 @@ void hand_down(const std::string& ref, const std::string& compiled, const std::s
   // The shim first, once; what was preloaded before stays, in its order.
   std::string ld_preload = preload;
   if (const char* existing = std::getenv("LD_PRELOAD")) {
-    const std::string list = existing;
-    std::size_t start = 0;
-    while (start < list.size()) {
-      std::size_t end = list.find_first_of(" :", start);
-      if (end == std::string::npos) end = list.size();
-      const std::string item = list.substr(start, end - start);
+    for (const std::string& item : split(existing, " :")) {
       if (!item.empty() && item != preload) ld_preload += ' ' + item;
-      start = end + 1;
     }
   }
   setenv("LD_PRELOAD", ld_preload.c_str(), 1);

@@ -29,6 +29,9 @@ std::string package_parent(const std::string& preload);
 /// The directory part of `path`: "." when it has none, "/" for a file at the root.
 std::string dir_of(const std::string& path);
 
+/// The items of a list separated by any of `separators` ("a::b" -> a, "", b).
+std::vector<std::string> split(const std::string& list, const char* separators);
+
 /// A null-terminated argv of the strings of `args`, which must outlive it.
 std::vector<char*> argv_of(std::vector<std::string>& args);
 

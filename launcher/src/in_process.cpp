@@ -108,10 +108,8 @@ bool read_dynamic(const std::string& path, Dynamic& out) {
   };
   for (const auto& entry : entries) {
     if (entry.d_tag == DT_NULL) break;
-    std::string value;
     if (entry.d_tag == DT_NEEDED) {
-      if (!string_at(entry.d_un.d_val, value)) return false;
-      out.needed.push_back(value);
+      if (!string_at(entry.d_un.d_val, out.needed.emplace_back())) return false;
     } else if (entry.d_tag == DT_RPATH) {
       if (!string_at(entry.d_un.d_val, out.rpath)) return false;
     } else if (entry.d_tag == DT_RUNPATH) {
@@ -125,11 +123,7 @@ bool read_dynamic(const std::string& path, Dynamic& out) {
 // Appends the directories of a search path, with $ORIGIN expanded; false when it uses
 // something this does not expand as the loader would ($LIB, $PLATFORM).
 bool add_dirs(const std::string& list, const std::string& origin, std::vector<std::string>& dirs) {
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    std::size_t end = list.find(':', start);
-    if (end == std::string::npos) end = list.size();
-    std::string dir = list.substr(start, end - start);
+  for (std::string dir : split(list, ":")) {
     for (const char* token : {"${ORIGIN}", "$ORIGIN"}) {
       for (auto at = dir.find(token); at != std::string::npos; at = dir.find(token)) {
         dir.replace(at, std::strlen(token), origin);
@@ -137,7 +131,6 @@ bool add_dirs(const std::string& list, const std::string& origin, std::vector<st
     }
     if (dir.find('$') != std::string::npos) return false;
     if (!dir.empty()) dirs.push_back(dir);
-    start = end + 1;
   }
   return true;
 }
@@ -149,14 +142,9 @@ std::string find_on_path(const std::string& program) {
   if (program.find('/') != std::string::npos) return program;
   const char* path = std::getenv("PATH");
   const std::string list = path != nullptr ? path : "/usr/local/bin:/bin:/usr/bin";
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    std::size_t end = list.find(':', start);
-    if (end == std::string::npos) end = list.size();
-    const std::string dir = end == start ? "." : list.substr(start, end - start);
-    const std::string candidate = dir + "/" + program;
+  for (const std::string& dir : split(list, ":")) {
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
   }
   return {};
 }
