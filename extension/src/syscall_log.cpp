@@ -434,9 +434,13 @@ void set_output(const recorder::Config& config, const log::Output& output, bool 
   t.color = color;
   t.rate_limit = config.rate_limit;
   t.window_ms = config.window_ms;
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  if (localtime_r(&now, &tm) != nullptr) t.utc_offset = tm.tm_gmtoff;
+  if (t.sink == Sink::syslog) {
+    // Only syslog's time stamps are local time; reading the time zone costs every start-up
+    // that does not use them a handful of system calls.
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    if (localtime_r(&now, &tm) != nullptr) t.utc_offset = tm.tm_gmtoff;
+  }
   g_current.store(next, std::memory_order_release);
 }
 
