@@ -1,16 +1,31 @@
 #include "front_end.hpp"
 
+#include <elf.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 namespace auditwall::front_end {
 
 namespace {
 
-bool is_file(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
+// Whether `path` is a shared library that this program's machine loads: the dynamic loader
+// ignores, with a warning, an LD_PRELOAD entry it cannot load, and the program would then
+// start with nothing to arm it.
+bool is_loadable_library(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  Elf64_Ehdr header;
+  const bool read = pread(fd, &header, sizeof header, 0) == static_cast<ssize_t>(sizeof header);
+  close(fd);
+  return read && std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 &&
+         header.e_ident[EI_CLASS] == ELFCLASS64 && header.e_ident[EI_DATA] == ELFDATA2LSB &&
+         header.e_type == ET_DYN && (kElfMachine == EM_NONE || header.e_machine == kElfMachine);
+}
 
 }  // namespace
 
@@ -28,7 +43,16 @@ std::string program_dir() {
 }
 
 std::string find_preload(const char* program) {
-  if (const char* explicit_path = std::getenv("AUDITWALL_PRELOAD")) return explicit_path;
+  if (const char* explicit_path = std::getenv("AUDITWALL_PRELOAD")) {
+    if (is_loadable_library(explicit_path)) return explicit_path;
+    if (*program != '\0') {
+      std::fprintf(stderr,
+                   "%s: refusing to start: AUDITWALL_PRELOAD=%s is not a shared library "
+                   "this machine can load\n",
+                   program, explicit_path);
+    }
+    return {};
+  }
   std::vector<std::string> candidates;
 #ifdef AUDITWALL_PYTHON_DIR
   if (const std::string bin = program_dir(); !bin.empty()) {
@@ -43,7 +67,7 @@ std::string find_preload(const char* program) {
   candidates.push_back(AUDITWALL_BUILD_PRELOAD);
 #endif
   for (const auto& candidate : candidates) {
-    if (is_file(candidate)) return candidate;
+    if (is_loadable_library(candidate)) return candidate;
   }
   if (*program != '\0') {
     std::fprintf(stderr,

@@ -2,6 +2,8 @@
 // pre-init shim, and handing it and the policy they loaded down to the program's process.
 #pragma once
 
+#include <elf.h>
+
 #include <string>
 #include <vector>
 
@@ -13,13 +15,24 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitPolicyError = 78;  // EX_CONFIG
 inline constexpr int kExitCannotRun = 127;
 
+// The ELF machine of this program's code, which a library or interpreter it loads must have;
+// EM_NONE where it is not known here.
+#if defined(__x86_64__)
+inline constexpr int kElfMachine = EM_X86_64;
+#elif defined(__aarch64__)
+inline constexpr int kElfMachine = EM_AARCH64;
+#else
+inline constexpr int kElfMachine = EM_NONE;
+#endif
+
 /// The directory of this program's executable (/proc/self/exe), or empty.
 std::string program_dir();
 
 /// The shim that arms the hook in a new interpreter. An explicit AUDITWALL_PRELOAD wins;
 /// otherwise it is looked for in the site-packages of the environment this program is
-/// installed in, then in the build tree. Empty when there is none; then, unless `program`
-/// is empty, says on stderr that `program` refuses to start.
+/// installed in, then in the build tree. Only a shared library for this machine will do (the
+/// dynamic loader would skip anything else, and start the program unarmed). Empty when there
+/// is none; then, unless `program` is empty, says on stderr that `program` refuses to start.
 std::string find_preload(const char* program);
 
 /// The directory of this environment's site-packages that holds the auditwall package

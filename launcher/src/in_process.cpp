@@ -14,19 +14,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "arm_interpreter.h"
 #include "front_end.hpp"
 
 namespace auditwall::front_end {
 
 namespace {
-
-#if defined(__x86_64__)
-constexpr int kMachine = EM_X86_64;
-#elif defined(__aarch64__)
-constexpr int kMachine = EM_AARCH64;
-#else
-constexpr int kMachine = -1;  // never matches: the interpreter is exec'd
-#endif
 
 class File {
  public:
@@ -55,14 +48,15 @@ struct Dynamic {
 };
 
 // Reads the dynamic section of a 64-bit ELF executable for this machine; false for anything
-// else (another format, a script, a static executable, a damaged file).
+// else (another format, a script, a static executable, a damaged file), and wherever this
+// machine is not known (the interpreter is then exec'd).
 bool read_dynamic(const std::string& path, Dynamic& out) {
   const File file(path);
   Elf64_Ehdr header;
   if (!file.read(0, &header, sizeof header) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
       header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_ident[EI_DATA] != ELFDATA2LSB ||
-      header.e_machine != kMachine || header.e_phentsize != sizeof(Elf64_Phdr) ||
-      header.e_phnum == 0 || header.e_phnum > 256) {
+      kElfMachine == EM_NONE || header.e_machine != kElfMachine ||
+      header.e_phentsize != sizeof(Elf64_Phdr) || header.e_phnum == 0 || header.e_phnum > 256) {
     return false;
   }
   std::vector<Elf64_Phdr> segments(header.e_phnum);
@@ -150,10 +144,8 @@ std::string find_on_path(const std::string& program) {
 }
 
 std::string find_libpython(const std::string& python) {
-  char real[PATH_MAX];
-  if (realpath(python.c_str(), real) == nullptr) return {};
   Dynamic dynamic;
-  if (!read_dynamic(real, dynamic)) return {};
+  if (!read_dynamic(python, dynamic)) return {};
   std::string name;
   for (const auto& needed : dynamic.needed) {
     if (needed.rfind("libpython", 0) == 0) name = needed;
@@ -163,12 +155,19 @@ std::string find_libpython(const std::string& python) {
   // The loader's order for an executable's libraries: DT_RPATH (when there is no
   // DT_RUNPATH), LD_LIBRARY_PATH, DT_RUNPATH, then its cache and default directories, which
   // dlopen() of the bare name searches.
-  const std::string origin = dir_of(real);
+  // $ORIGIN is the directory of the executable itself, past any symbolic link to it; only
+  // looked up when a search path uses it.
+  const char* library_path = std::getenv("LD_LIBRARY_PATH");
+  std::string origin;
+  if ((dynamic.rpath + (library_path != nullptr ? library_path : "") + dynamic.runpath)
+          .find('$') != std::string::npos) {
+    char real[PATH_MAX];
+    if (realpath(python.c_str(), real) == nullptr) return {};
+    origin = dir_of(real);
+  }
   std::vector<std::string> dirs;
   if (!dynamic.has_runpath && !add_dirs(dynamic.rpath, origin, dirs)) return {};
-  if (const char* library_path = std::getenv("LD_LIBRARY_PATH")) {
-    if (!add_dirs(library_path, origin, dirs)) return {};
-  }
+  if (library_path != nullptr && !add_dirs(library_path, origin, dirs)) return {};
   if (dynamic.has_runpath && !add_dirs(dynamic.runpath, origin, dirs)) return {};
   for (const auto& dir : dirs) {
     const std::string candidate = dir + "/" + name;
@@ -189,21 +188,9 @@ std::optional<int> run_in_process(const std::string& python, const std::string& 
   const auto python_main = reinterpret_cast<Main>(dlsym(library, "Py_BytesMain"));
   if (python_main == nullptr) return std::nullopt;
 
-  // The shim arms this process as it arms every other of the tree, from the variables
-  // hand_down() set; it ends the process if it cannot. It says so in AUDITWALL_ARMED, which
-  // must therefore not be one inherited from another process.
-  unsetenv("AUDITWALL_ARMED");
-  if (dlopen(preload.c_str(), RTLD_NOW | RTLD_LOCAL) == nullptr) {
-    std::fprintf(stderr, "auditwall: refusing to start: cannot load %s: %s\n", preload.c_str(),
-                 dlerror());
-    return 70;  // EX_SOFTWARE
-  }
-  const char* armed = std::getenv("AUDITWALL_ARMED");
-  if (armed == nullptr || std::strtol(armed, nullptr, 10) != static_cast<long>(getpid())) {
-    std::fprintf(stderr, "auditwall: refusing to start: the hook was not armed in %s\n",
-                 libpython.c_str());
-    return 70;
-  }
+  // Armed as the shim arms every other process of the tree, with the same code: it returns
+  // only when the hook is armed (and AUDITWALL_ARMED says so), and ends the process otherwise.
+  auditwall_arm_interpreter(dir_of(preload).c_str());
   // The name exec would have given the process (ps, top, pgrep): the interpreter's file name,
   // which the kernel truncates to 15 bytes as it does at exec.
   const auto slash = python.rfind('/');

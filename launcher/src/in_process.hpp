@@ -18,12 +18,13 @@ std::string find_libpython(const std::string& python);
 /// file of that name on PATH. Empty when there is none.
 std::string find_on_path(const std::string& program);
 
-/// Runs `python args...` in this process: loads its libpython, arms the hook by loading the
-/// pre-init shim `preload` (whose constructor arms from the variables hand_down() set, and
-/// ends the process when it cannot), and calls Py_BytesMain with `python` as argv[0], as the
-/// interpreter's own main() would. Returns the program's exit status; or nothing, having
-/// started nothing, when the interpreter cannot be run in this process (the caller then
-/// execs it). The process takes the interpreter's name (what ps shows), as exec would give it.
+/// Runs `python args...` in this process: loads its libpython, arms the hook from the
+/// variables hand_down() set, with the pre-init shim's own code and the extension beside the
+/// shim `preload` (ending the process when it cannot), and calls Py_BytesMain with `python`
+/// as argv[0], as the interpreter's own main() would. Returns the program's exit status; or
+/// nothing, having started nothing, when the interpreter cannot be run in this process (the
+/// caller then execs it). The process takes the interpreter's name (what ps shows), as exec
+/// would give it.
 std::optional<int> run_in_process(const std::string& python, const std::string& preload,
                                   const std::vector<std::string>& args);
 

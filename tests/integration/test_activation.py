@@ -251,14 +251,44 @@ def test_run_execs_a_statically_linked_interpreter(preload, probe, tmp_path):
         assert "auditwall is not installed for this interpreter" in ran.stderr, ran
 
 
-def test_run_in_process_refuses_when_the_shim_cannot_arm(probe, tmp_path):
+@pytest.mark.parametrize("in_process", ["1", "0"], ids=["in-process", "exec"])
+def test_run_refuses_a_shim_that_cannot_be_preloaded(in_process, probe, tmp_path):
+    # The dynamic loader skips an LD_PRELOAD entry it cannot load, with a warning, and starts
+    # the program anyway: the front end refuses before, whichever way it runs the program.
     not_a_library = tmp_path / "libauditwall-preload.so"
     not_a_library.write_text("not a library")
     command, env = _alone(tmp_path, sys.executable, not_a_library)
     marker = tmp_path / "m"
+    ran = run([command, "run", "--policy", DENY_SYSTEM, probe, marker],
+              env={**env, "AUDITWALL_IN_PROCESS": in_process})
+    assert ran.returncode == 127, ran
+    assert (f"auditwall: refusing to start: AUDITWALL_PRELOAD={not_a_library} is not a shared "
+            "library this machine can load") in ran.stderr, ran
+    assert ran.stdout == "" and not marker.exists(), ran
+
+
+def test_launcher_refuses_a_shim_that_cannot_be_preloaded(launcher, probe, tmp_path):
+    not_a_library = tmp_path / "libauditwall-preload.so"
+    not_a_library.write_bytes(b"\x7fELF but not a library")
+    marker = tmp_path / "m"
+    ran = run([launcher, "--no-seccomp", "--policy", DENY_SYSTEM, "--", sys.executable, probe,
+               marker], env={"AUDITWALL_PRELOAD": str(not_a_library)})
+    assert ran.returncode == 127, ran
+    assert "auditwall-launch: refusing to start: AUDITWALL_PRELOAD=" in ran.stderr, ran
+    assert ran.stdout == "" and not marker.exists(), ran
+
+
+def test_run_in_process_refuses_without_the_extension_beside_the_shim(preload, probe, tmp_path):
+    # In its own process the command arms with the shim's code, from the extension in the
+    # shim's directory: none there, and the program does not start.
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / preload.name).symlink_to(preload)
+    command, env = _alone(tmp_path, sys.executable, lib / preload.name)
+    marker = tmp_path / "m"
     ran = run([command, "run", "--policy", DENY_SYSTEM, probe, marker], env=env)
-    assert ran.returncode == 70, ran
-    assert "refusing to start: cannot load" in ran.stderr, ran
+    assert ran.returncode == 78, ran
+    assert "refusing to start: auditwall is not installed for this interpreter" in ran.stderr
     assert ran.stdout == "" and not marker.exists(), ran
 
 
@@ -271,6 +301,26 @@ def test_run_in_process_outside_a_venv(preload, probe, tmp_path):
     assert ran.lines == [f"{command} {tmp_path / 'bin' / 'python3'}"], ran
     ran = run([command, "run", "--policy", DENY_SYSTEM, probe, tmp_path / "m"], env=env)
     assert ran.lines[1:] == ["denied no-os-system False"], ran
+
+
+def test_run_in_process_finds_libpython_through_origin_as_the_loader_does(preload, tmp_path):
+    # $ORIGIN is the directory of the interpreter's real file, past the link to it: a copy of
+    # libpython beside the link must not be the one loaded, in this process or exec'd.
+    soname = sysconfig.get_config_var("INSTSONAME")
+    libdir = pathlib.Path(sysconfig.get_config_var("LIBDIR") or "")
+    if not sysconfig.get_config_var("Py_ENABLE_SHARED") or not (libdir / soname).exists():
+        pytest.skip("this interpreter links no shared libpython")
+    real = pathlib.Path(sys.executable).resolve()
+    command, env = _alone(tmp_path, real, preload)
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / soname).write_bytes((libdir / soname).read_bytes())
+    env["LD_LIBRARY_PATH"] = "$ORIGIN/../lib"
+    code = ("print(*sorted({line.split()[-1] for line in open('/proc/self/maps') "
+            "if 'libpython' in line}))")
+    loaded = [run([command, "run", "--policy", DENY_SYSTEM, "-c", code],
+                  env={**env, "AUDITWALL_IN_PROCESS": in_process}) for in_process in "10"]
+    assert loaded[0].lines == loaded[1].lines, loaded
+    assert loaded[0].lines == [str((real.parent / ".." / "lib" / soname).resolve())], loaded
 
 
 # The auditwall command reads the policies people write with the fast reader alone; any other

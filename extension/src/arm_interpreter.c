@@ -1,0 +1,103 @@
+/* Arming a CPython that is loaded but not started (arm_interpreter.h). */
+#define _GNU_SOURCE
+#include "arm_interpreter.h"
+
+#include <dlfcn.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+typedef int (*arm_fn)(char *error, unsigned long size);
+typedef const char *(*version_fn)(void);
+
+void auditwall_refuse(int status, const char *what, const char *detail) {
+  fprintf(stderr, "auditwall: refusing to start: %s%s%s\n", what, detail ? ": " : "",
+          detail ? detail : "");
+  fflush(stderr);
+  _exit(status);
+}
+
+/* The running interpreter's version: Py_Version (3.11 and later) is a number; before it there
+ * is only Py_GetVersion's text, whose formatting is the slower way. */
+static int interpreter_version(int *major, int *minor) {
+  const unsigned long *hex = (const unsigned long *)dlsym(RTLD_DEFAULT, "Py_Version");
+  if (hex != NULL) {
+    *major = (int)((*hex >> 24) & 0xff);
+    *minor = (int)((*hex >> 16) & 0xff);
+    return 1;
+  }
+  version_fn get_version = (version_fn)dlsym(RTLD_DEFAULT, "Py_GetVersion");
+  return get_version != NULL && sscanf(get_version(), "%d.%d", major, minor) == 2;
+}
+
+/* DIR/_core.cpython-XY*.so, in PATH. The extension this was built beside is tried by name
+ * first; any other version's is looked for. */
+static void find_core(const char *dir, int major, int minor, char *path, size_t size) {
+  char prefix[64];
+  snprintf(prefix, sizeof prefix, "_core.cpython-%d%d", major, minor);
+#ifdef AUDITWALL_CORE_FILE
+  const size_t n = strlen(prefix);
+  if (strncmp(AUDITWALL_CORE_FILE, prefix, n) == 0 && AUDITWALL_CORE_FILE[n] == '-') {
+    if ((size_t)snprintf(path, size, "%s/%s", dir, AUDITWALL_CORE_FILE) >= size) {
+      auditwall_refuse(70, "path too long", dir);
+    }
+    if (access(path, F_OK) == 0) return;
+  }
+#endif
+  char pattern[4096];
+  if ((size_t)snprintf(pattern, sizeof pattern, "%s/%s*.so", dir, prefix) >= sizeof pattern) {
+    auditwall_refuse(70, "path too long", dir);
+  }
+  glob_t found;
+  if (glob(pattern, 0, NULL, &found) != 0 || found.gl_pathc == 0) {
+    char detail[4200];
+    snprintf(detail, sizeof detail, "no auditwall extension for Python %d.%d (looked for %s)",
+             major, minor, pattern);
+    auditwall_refuse(78, "auditwall is not installed for this interpreter", detail);
+  }
+  if ((size_t)snprintf(path, size, "%s", found.gl_pathv[0]) >= size) {
+    auditwall_refuse(70, "path too long", found.gl_pathv[0]);
+  }
+  globfree(&found);
+}
+
+void auditwall_arm_interpreter(const char *dir) {
+  int major = 0, minor = 0;
+  if (!interpreter_version(&major, &minor)) {
+    auditwall_refuse(70, "cannot tell this interpreter's version", NULL);
+  }
+  char path[4096];
+  find_core(dir, major, minor, path, sizeof path);
+  /* Lazy binding: functions the start-up never calls are not resolved at every start-up. */
+  void *core = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
+  if (core == NULL) auditwall_refuse(70, "cannot load the auditwall extension", dlerror());
+  arm_fn arm = (arm_fn)dlsym(core, "auditwall_preinit_arm");
+  if (arm == NULL) {
+    auditwall_refuse(70, "the auditwall extension has no pre-init entry point", NULL);
+  }
+  char error[8192];
+  error[0] = '\0';
+  int status = arm(error, sizeof error);
+  if (status != 0) {
+    fprintf(stderr, "%s%s", error, (*error && error[strlen(error) - 1] == '\n') ? "" : "\n");
+    auditwall_refuse(status, "the policy cannot be used", getenv("AUDITWALL_POLICY"));
+  }
+#ifdef __GLIBC__
+  /* The extension's C++ runtime allocates its exception buffer at load, and the heap grows for
+   * it with 128 KB of padding nothing uses. The interpreter's first large calloc() would be cut
+   * from that padding and clear it page by page, where mmap gives fresh zero pages: give the
+   * unused top of the heap back first. */
+  malloc_trim(0);
+#endif
+  /* Tells the auto-load .pth of this very process that the hook is armed, so that it imports
+   * nothing. The pid ties it to this process: an exec'd program keeps the pid but reruns the
+   * shim when LD_PRELOAD is kept, and the .pth also requires LD_PRELOAD to name the shim. */
+  char pid[32];
+  snprintf(pid, sizeof pid, "%ld", (long)getpid());
+  setenv("AUDITWALL_ARMED", pid, 1);
+}
