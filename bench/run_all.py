@@ -251,12 +251,14 @@ def startup_part(py, args):
         "out = {}\n"
         "for label, program in s.PROGRAMS.items():\n"
         "    cases = {n: (a + program, s.clean_env(e)) for n, (a, e) in base.items()}\n"
-        f"    ms = s.wall_times(cases, {args.startup_runs})\n"
+        "    samples = {}\n"
+        f"    ms = s.wall_times(cases, {args.startup_runs}, samples)\n"
+        "    paired = {n: s.added(samples, n) for n in samples}\n"
         "    ir = {}\n"
         f"    if {bool(args.callgrind and not args.smoke)} and shutil.which('valgrind'):\n"
         "        for n in s.IN_PROGRAM:\n"
         "            ir[n] = s.instructions(*cases[n])\n"
-        "    out[label] = {'ms': ms, 'ir': ir}\n"
+        "    out[label] = {'ms': ms, 'added': paired, 'ir': ir}\n"
         f"if {bool(args.callgrind and not args.smoke)} and shutil.which('valgrind'):\n"
         f"    own = s.front_ends({str(NO_RULE_POLICY)!r})\n"
         "    for data in out.values():\n"
@@ -427,7 +429,15 @@ def check_targets(res):
         run_ms = first["ms"].get(startup_bench.RUN)
         exec_ms = first["ms"].get(startup_bench.ONE_MORE_EXEC)
         run_exec_ms = first["ms"].get(startup_bench.RUN_EXEC)
-        if run_ms is not None:
+        run_added = (first.get("added") or {}).get(startup_bench.RUN)
+        if run_added is not None:
+            # The median of each round's difference: the machine's drift during the run moves
+            # it less than the difference of the two medians.
+            diff, low, high = run_added
+            extra += (f"; `auditwall run` whole {diff:+.2f} ms wall (median of the paired "
+                      f"differences, 95% interval {low:+.2f} to {high:+.2f})")
+            run_ms = plain + diff
+        elif run_ms is not None:
             extra += f"; `auditwall run` whole +{run_ms - plain:.2f} ms median wall"
             if run_exec_ms is not None:
                 extra += f" (+{run_exec_ms - plain:.2f} ms with the interpreter exec'd"
@@ -594,21 +604,26 @@ def write_report(res, out_md, png_name):
     st = res.get("startup")
     if st:
         lines += ["## Start-up", "", "`bench/startup_bench.py`, median wall time of "
-                  f"{res['args']['startup_runs']} interleaved runs per variant, on one CPU; "
+                  f"{res['args']['startup_runs']} interleaved runs per variant, in a new order "
+                  "each round, on one CPU, and the median of each round's difference to plain "
+                  "(paired); "
                   f"policy `{NO_RULE_POLICY.relative_to(ROOT)}`.", ""]
         for program, data in st.items():
             plain = data["ms"]["plain"]
-            lines += [f"**{program}**", "", "| variant | ms | added ms | instructions | added |",
-                      "|---|---:|---:|---:|---:|"]
+            lines += [f"**{program}**", "", "| variant | ms | added ms | added ms, paired "
+                      "(95% interval) | instructions | added |", "|---|---:|---:|---:|---:|---:|"]
             for name, ms in data["ms"].items():
                 ir = data.get("ir", {}).get(name)
                 ir_plain = data.get("ir", {}).get("plain")
-                lines.append(f"| {name} | {ms:.2f} | {ms - plain:+.2f} | "
+                paired = (data.get("added") or {}).get(name)
+                paired_text = (f"{paired[0]:+.2f} ({paired[1]:+.2f} to {paired[2]:+.2f})"
+                               if paired else "")
+                lines.append(f"| {name} | {ms:.2f} | {ms - plain:+.2f} | {paired_text} | "
                              + (f"{ir:,} | {ir - ir_plain:+,} |" if ir else " | |"))
             # The front ends' own processes: instructions only (they exec the program).
             for name, ir in data.get("ir", {}).items():
                 if name not in data["ms"]:
-                    lines.append(f"| {name} | | | {ir:,} | |")
+                    lines.append(f"| {name} | | | | {ir:,} | |")
             lines.append("")
     macro = res.get("macro")
     if macro:

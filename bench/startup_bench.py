@@ -11,6 +11,7 @@ import argparse
 import os
 import pathlib
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -85,24 +86,42 @@ def clean_env(extra):
     return env
 
 
-def wall_times(cases, runs):
-    """Median wall time of each case, in ms. The runs are interleaved, and all of them run on
-    one CPU (this process's last allowed one, which the children inherit): a start moving
-    between CPUs, or sharing one with this process's own work, varies by more than the
-    differences measured here."""
+def wall_times(cases, runs, samples=None):
+    """Median wall time of each case, in ms. The runs are interleaved, in a new random order
+    each round, and all of them run on one CPU (this process's last allowed one, which the
+    children inherit): a start moving between CPUs, or sharing one with this process's own
+    work, varies by more than the differences measured here. `samples`, when given, receives
+    every run's time, for added()."""
     times = {name: [] for name in cases}
+    order = list(cases)
+    shuffle = random.Random(0).shuffle
     allowed = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {max(allowed)})
     try:
         for _ in range(runs):
-            for name, (argv, env) in cases.items():
+            shuffle(order)
+            for name in order:
+                argv, env = cases[name]
                 start = time.perf_counter()
                 subprocess.run(argv, env=env, check=True, stdin=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
                 times[name].append((time.perf_counter() - start) * 1000)
     finally:
         os.sched_setaffinity(0, allowed)
+    if samples is not None:
+        samples.update(times)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def added(samples, name, base="plain"):
+    """What `name` adds to `base`, in ms: the median of the differences between the two runs
+    of each round, which moves less than the difference of their medians when the machine's
+    speed drifts during the benchmark, with a 95% interval (bootstrap, fixed seed)."""
+    differences = [a - b for a, b in zip(samples[name], samples[base])]
+    draw = random.Random(1)
+    medians = sorted(statistics.median(draw.choices(differences, k=len(differences)))
+                     for _ in range(1000))
+    return statistics.median(differences), medians[25], medians[974]
 
 
 def instructions(argv, env, status=0):
@@ -174,17 +193,21 @@ def main():
     print(f"interpreter: {sys.executable} (CPython {platform.python_version()}, "
           f"{platform.python_build()[0]})")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; policy: {args.policy}; "
-          f"{args.runs} runs per variant, interleaved; median wall time")
+          f"{args.runs} runs per variant, interleaved; median wall time, and the median of "
+          "each round's difference to plain")
     base = variants(args.policy)
     use_callgrind = not args.no_callgrind and shutil.which("valgrind")
     for label, program in PROGRAMS.items():
         cases = {name: (argv + program, clean_env(env)) for name, (argv, env) in base.items()}
-        medians = wall_times(cases, args.runs)
+        samples = {}
+        medians = wall_times(cases, args.runs, samples)
         plain = medians["plain"]
         print(f"\n{label}")
-        print(f"  {'variant':<62} {'ms':>8} {'+ms':>8}")
+        print(f"  {'variant':<62} {'ms':>8} {'+ms':>8}   paired +ms [95% interval]")
         for name, ms in medians.items():
-            print(f"  {name:<62} {ms:8.2f} {ms - plain:+8.2f}")
+            diff, low, high = added(samples, name)
+            print(f"  {name:<62} {ms:8.2f} {ms - plain:+8.2f}   "
+                  f"{diff:+.2f} [{low:+.2f}, {high:+.2f}]")
         if use_callgrind:
             print(f"  {'instructions (callgrind)':<62} {'Ir':>14} {'+Ir':>12}")
             counts = {}
