@@ -720,12 +720,9 @@ def main():
     if args.report:
         results_json = pathlib.Path(args.report)
         res = json.loads(results_json.read_text())
-        res["targets"] = check_targets(res)
-        res["notes"] = notes(res)
-        results_json.write_text(json.dumps(res, indent=1, default=str))
+        judge(res, results_json)
         write_report(res, results_json.parent / "performance.md", "performance.png")
-        for name, measured, ok in res["targets"]:
-            print(f"{'met ' if ok else 'MISS'}  {name}: {measured}")
+        print_targets(res)
         return 0
     if args.smoke:
         args.rounds, args.repeats, args.scale, args.startup_runs = 1, 1, 0.002, 1
@@ -766,19 +763,28 @@ def main():
         res["other"] = other_benchmarks(py, args)
         if not args.no_macro:
             res["macro"] = macro_part(py, args)
-    res["targets"] = check_targets(res)
-    res["notes"] = notes(res)
     results_json = out / "performance.json"
-    results_json.write_text(json.dumps(res, indent=1, default=str))
+    judge(res, results_json)
     png = out / "performance.png"
     if bv and not plot_error:
         sh([bv, __file__, "--plot", results_json, png], check=True)
     elif plot_error:
         print(f"run_all: no plot, matplotlib did not install:\n{plot_error}", file=sys.stderr)
     write_report(res, out / "performance.md", png.name)
+    print_targets(res)
+    print(f"run_all: wrote {out / 'performance.md'}")
+
+
+def judge(res, results_json):
+    """Checks the targets against the measurements in `res`, and saves both as JSON."""
+    res["targets"] = check_targets(res)
+    res["notes"] = notes(res)
+    results_json.write_text(json.dumps(res, indent=1, default=str))
+
+
+def print_targets(res):
     for name, measured, ok in res["targets"]:
         print(f"{'met ' if ok else 'MISS'}  {name}: {measured}")
-    print(f"run_all: wrote {out / 'performance.md'}")
 
 
 def notes(res):

@@ -22,12 +22,16 @@ bool is_loadable_library(const std::string& path) {
   Elf64_Ehdr header;
   const bool read = pread(fd, &header, sizeof header, 0) == static_cast<ssize_t>(sizeof header);
   close(fd);
-  return read && std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 &&
-         header.e_ident[EI_CLASS] == ELFCLASS64 && header.e_ident[EI_DATA] == ELFDATA2LSB &&
-         header.e_type == ET_DYN && (kElfMachine == EM_NONE || header.e_machine == kElfMachine);
+  return read && for_this_machine(header) && header.e_type == ET_DYN;
 }
 
 }  // namespace
+
+bool for_this_machine(const Elf64_Ehdr& header) {
+  return std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 &&
+         header.e_ident[EI_CLASS] == ELFCLASS64 && header.e_ident[EI_DATA] == ELFDATA2LSB &&
+         (kElfMachine == EM_NONE || header.e_machine == kElfMachine);
+}
 
 std::string dir_of(const std::string& path) {
   const auto slash = path.rfind('/');

@@ -25,6 +25,10 @@ inline constexpr int kElfMachine = EM_AARCH64;
 inline constexpr int kElfMachine = EM_NONE;
 #endif
 
+/// Whether `header` is that of a 64-bit little-endian ELF file for this program's machine (of
+/// any machine where this one is not known here).
+bool for_this_machine(const Elf64_Ehdr& header);
+
 /// The directory of this program's executable (/proc/self/exe), or empty.
 std::string program_dir();
 

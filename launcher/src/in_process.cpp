@@ -53,10 +53,9 @@ struct Dynamic {
 bool read_dynamic(const std::string& path, Dynamic& out) {
   const File file(path);
   Elf64_Ehdr header;
-  if (!file.read(0, &header, sizeof header) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
-      header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_ident[EI_DATA] != ELFDATA2LSB ||
-      kElfMachine == EM_NONE || header.e_machine != kElfMachine ||
-      header.e_phentsize != sizeof(Elf64_Phdr) || header.e_phnum == 0 || header.e_phnum > 256) {
+  if (kElfMachine == EM_NONE || !file.read(0, &header, sizeof header) ||
+      !for_this_machine(header) || header.e_phentsize != sizeof(Elf64_Phdr) ||
+      header.e_phnum == 0 || header.e_phnum > 256) {
     return false;
   }
   std::vector<Elf64_Phdr> segments(header.e_phnum);

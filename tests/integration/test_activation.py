@@ -303,6 +303,24 @@ def test_run_in_process_outside_a_venv(preload, probe, tmp_path):
     assert ran.lines[1:] == ["denied no-os-system False"], ran
 
 
+def test_an_extension_of_another_name_is_found_by_a_search(preload, probe, tmp_path):
+    # The extension built beside the shim is tried by its file name; one of the same version
+    # under any other name (another build's) is found by a search of the shim's directory.
+    import auditwall
+    core = pathlib.Path(auditwall._core.__file__)
+    version = "cpython-%d%d" % sys.version_info[:2]
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / preload.name).symlink_to(preload)
+    (lib / f"_core.{version}-another-build.so").symlink_to(core)
+    command, env = _alone(tmp_path, sys.executable, lib / preload.name)
+    for in_process in "10":
+        marker = tmp_path / f"m{in_process}"
+        ran = run([command, "run", "--policy", DENY_SYSTEM, probe, marker],
+                  env={**env, "AUDITWALL_IN_PROCESS": in_process})
+        assert ran.lines[1:] == ["denied no-os-system False"], ran
+
+
 def test_run_in_process_finds_libpython_through_origin_as_the_loader_does(preload, tmp_path):
     # $ORIGIN is the directory of the interpreter's real file, past the link to it: a copy of
     # libpython beside the link must not be the one loaded, in this process or exec'd.

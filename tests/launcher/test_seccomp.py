@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -258,6 +259,30 @@ def test_kernel_reports_go_to_the_chosen_sink_in_the_chosen_form(launch, tmp_pat
     ran = launch(DENY_SYSTEM, sys.executable, "-c", code, env={"AUDITWALL_LOG": "none"})
     assert ran.lines == ["1"], ran
     assert ran.stderr == "", ran
+
+
+def test_kernel_reports_to_syslog_are_stamped_in_local_time(launch, tmp_path):
+    # syslog's time stamps are local time: 14 hours east of UTC here, so a stamp in UTC shows.
+    path = str(tmp_path / "log.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(path)
+    server.settimeout(30)
+    code = "import os\ntry:\n    os.mknod('x')\nexcept OSError as e:\n    print(e.errno)"
+    try:
+        before = time.time()
+        ran = launch(DENY_SYSTEM, sys.executable, "-c", code,
+                     env={"AUDITWALL_LOG": f"syslog:{path}", "TZ": "<+14>-14"})
+        after = time.time()
+        assert ran.lines == ["1"], ran
+        datagram = server.recv(65536).decode()
+    finally:
+        server.close()
+    match = re.match(r"<\d+>([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) auditwall\[\d+\]: \{",
+                     datagram)
+    assert match and '"event":"syscall.mknodat"' in datagram, datagram
+    local = {time.strftime("%b %e %H:%M:%S", time.gmtime(t + 14 * 3600))
+             for t in range(int(before), int(after) + 2)}
+    assert match.group(1) in local, (datagram, sorted(local))
 
 
 def test_kernel_reports_are_numbered_with_the_hook_records(launch, tmp_path):
