@@ -1,6 +1,8 @@
 // Arming the hook from a policy reference: shared by pre-init, auto-load and the API.
 #include "activation.hpp"
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -14,19 +16,21 @@ namespace {
 std::shared_ptr<const policy::Policy> g_as_loaded;  // set once, when arming succeeded
 }  // namespace
 
-bool arm(const std::string& policy_ref, const std::string& mode, hook::How how,
-         std::string& error) {
+int arm(const std::string& policy_ref, const std::string& mode, hook::How how,
+         std::string& error, From from, std::string* warnings) {
   // The compiled policy a front end handed down saves the YAML parser at every start-up;
   // without a usable one, the file is loaded as the front end would have.
-  std::shared_ptr<const policy::Policy> policy = policy_source::inherited(policy_ref);
+  std::shared_ptr<const policy::Policy> policy;
+  if (from == From::inherited_or_file) policy = policy_source::inherited(policy_ref);
   if (policy == nullptr) {
     policy_source::Loaded loaded;
-    if (!policy_source::load(policy_ref, loaded, error)) return false;
+    if (!policy_source::load(policy_ref, loaded, error)) return kExitCannotRun;
     if (loaded.policy == nullptr) {
       error = loaded.report;
-      return false;
+      return kExitPolicyError;
     }
     policy = loaded.policy;
+    if (warnings != nullptr) *warnings = std::move(loaded.report);
   }
   std::shared_ptr<const policy::Policy> as_loaded = policy;
   if (mode == "monitor" || mode == "enforce") {
@@ -34,11 +38,11 @@ bool arm(const std::string& policy_ref, const std::string& mode, hook::How how,
     if (wanted != policy->mode()) policy = policy->with_mode(wanted);
   } else if (!mode.empty()) {
     error = "unknown mode '" + mode + "'; use enforce or monitor";
-    return false;
+    return kExitPolicyError;
   }
-  if (!hook::arm(std::move(policy), how, error)) return false;
+  if (!hook::arm(std::move(policy), how, error)) return kExitPolicyError;
   g_as_loaded = std::move(as_loaded);
-  return true;
+  return 0;
 }
 
 std::string compiled_form() {
@@ -47,20 +51,37 @@ std::string compiled_form() {
 
 }  // namespace auditwall::activation
 
-extern "C" int auditwall_preinit_arm(char* error, unsigned long size) {
+namespace {
+
+// Both pre-init entry points: 0 when armed, else the exit status, with the reason in `error`.
+int arm_before_start(auditwall::activation::From from, char* error, unsigned long size) {
+  using auditwall::activation::From;
   std::string message;
   int status = 0;
   try {
     const char* policy_ref = std::getenv("AUDITWALL_POLICY");
     const char* mode = std::getenv("AUDITWALL_MODE");
+    std::string warnings;
     if (policy_ref == nullptr || *policy_ref == '\0') {
       message = "AUDITWALL_POLICY is not set";
       status = auditwall::activation::kExitPolicyError;
-    } else if (!auditwall::activation::arm(policy_ref, mode != nullptr ? mode : "",
-                                           auditwall::hook::How::pre_init, message)) {
-      status = auditwall::activation::kExitPolicyError;
-    } else if (!auditwall::seccomp_stage::install(*auditwall::hook::armed_policy(), message)) {
+    } else {
+      status = auditwall::activation::arm(policy_ref, mode != nullptr ? mode : "",
+                                          auditwall::hook::How::pre_init, message, from,
+                                          &warnings);
+    }
+    if (status == 0 &&
+        !auditwall::seccomp_stage::install(*auditwall::hook::armed_policy(), message)) {
       status = auditwall::seccomp_stage::kExitNoSeccomp;
+    }
+    if (status == 0 && from == From::file) {
+      std::fputs(warnings.c_str(), stderr);
+      // The program's children arm from it, as from a front end's.
+      const std::string compiled = auditwall::activation::compiled_form();
+      if (setenv(auditwall::policy::kCompiledVariable, compiled.c_str(), 1) != 0) {
+        message = "cannot hand the compiled policy down: " + std::string(std::strerror(errno));
+        status = 70;  // EX_SOFTWARE
+      }
     }
   } catch (const std::exception& e) {
     message = std::string("internal error while arming: ") + e.what();
@@ -74,4 +95,14 @@ extern "C" int auditwall_preinit_arm(char* error, unsigned long size) {
     error[size - 1] = '\0';
   }
   return status;
+}
+
+}  // namespace
+
+extern "C" int auditwall_preinit_arm(char* error, unsigned long size) {
+  return arm_before_start(auditwall::activation::From::inherited_or_file, error, size);
+}
+
+extern "C" int auditwall_front_end_arm(char* error, unsigned long size) {
+  return arm_before_start(auditwall::activation::From::file, error, size);
 }

@@ -9,11 +9,24 @@ namespace auditwall::activation {
 
 /// Exit status of a process that refuses to start because its policy is unusable (EX_CONFIG).
 inline constexpr int kExitPolicyError = 78;
+/// Exit status of a process that refuses to start because the policy cannot be checked: the
+/// full loader (libauditwall-loader.so) that its text needs cannot be loaded.
+inline constexpr int kExitCannotRun = 127;
+
+/// Where arm() takes the policy from.
+enum class From {
+  inherited_or_file,  ///< the compiled form handed down (AUDITWALL_COMPILED) when usable
+  file,               ///< the file, read now, whatever was handed down
+};
 
 /// Loads the policy named by `policy_ref` (a path), applies `mode` ("", "enforce" or
-/// "monitor") and arms the hook. On failure returns false with every diagnostic in `error`.
-bool arm(const std::string& policy_ref, const std::string& mode, hook::How how,
-         std::string& error);
+/// "monitor") and arms the hook. Returns 0 when armed; otherwise kExitPolicyError, with every
+/// diagnostic in `error`, or kExitCannotRun, with the reason, when the loader library is
+/// needed and cannot be used. When the policy was read from its file and loaded with
+/// warnings, they are put in `warnings` (when given).
+int arm(const std::string& policy_ref, const std::string& mode, hook::How how,
+         std::string& error, From from = From::inherited_or_file,
+         std::string* warnings = nullptr);
 
 /// The compiled form (policy::serialise) of the policy arm() armed, as loaded, before `mode`
 /// applied; "" before arming. Auto-load hands it to the children, as the front ends do.
@@ -26,4 +39,12 @@ extern "C" {
 /// the hook from AUDITWALL_POLICY and AUDITWALL_MODE. Returns 0 when armed, otherwise an exit
 /// status for the process, with the reason in `error` (NUL-terminated, cut to `size`).
 __attribute__((visibility("default"))) int auditwall_preinit_arm(char* error, unsigned long size);
+
+/// Called by the auditwall command in its own process, before the interpreter starts: the
+/// same as auditwall_preinit_arm(), except that the policy is read from the file
+/// AUDITWALL_POLICY names (its warnings printed on stderr), and its compiled form then set in
+/// AUDITWALL_COMPILED for the program's children. The command leaves the policy to this, so
+/// that it is read and compiled once, by the code that evaluates it.
+__attribute__((visibility("default"))) int auditwall_front_end_arm(char* error,
+                                                                   unsigned long size);
 }

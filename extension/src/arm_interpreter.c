@@ -15,6 +15,11 @@
 typedef int (*arm_fn)(char *error, unsigned long size);
 typedef const char *(*version_fn)(void);
 
+#ifdef __GLIBC__
+/* Free space left at the top of the heap after arming (see auditwall_arm_interpreter). */
+enum { kHeapTopLeft = 64 * 1024 };
+#endif
+
 void auditwall_refuse(int status, const char *what, const char *detail) {
   fprintf(stderr, "auditwall: refusing to start: %s%s%s\n", what, detail ? ": " : "",
           detail ? detail : "");
@@ -66,7 +71,7 @@ static void find_core(const char *dir, int major, int minor, char *path, size_t 
   globfree(&found);
 }
 
-void auditwall_arm_interpreter(const char *dir) {
+void auditwall_arm_interpreter(const char *dir, int read_policy) {
   int major = 0, minor = 0;
   if (!interpreter_version(&major, &minor)) {
     auditwall_refuse(70, "cannot tell this interpreter's version", NULL);
@@ -76,23 +81,32 @@ void auditwall_arm_interpreter(const char *dir) {
   /* Lazy binding: functions the start-up never calls are not resolved at every start-up. */
   void *core = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
   if (core == NULL) auditwall_refuse(70, "cannot load the auditwall extension", dlerror());
-  arm_fn arm = (arm_fn)dlsym(core, "auditwall_preinit_arm");
+  arm_fn arm =
+      (arm_fn)dlsym(core, read_policy ? "auditwall_front_end_arm" : "auditwall_preinit_arm");
   if (arm == NULL) {
     auditwall_refuse(70, "the auditwall extension has no pre-init entry point", NULL);
   }
   char error[8192];
   error[0] = '\0';
   int status = arm(error, sizeof error);
+  /* The policy needs the full loader, which cannot be loaded: the error says which and why. */
+  if (status == 127) auditwall_refuse(status, error, NULL);
   if (status != 0) {
     fprintf(stderr, "%s%s", error, (*error && error[strlen(error) - 1] == '\n') ? "" : "\n");
     auditwall_refuse(status, "the policy cannot be used", getenv("AUDITWALL_POLICY"));
   }
 #ifdef __GLIBC__
-  /* The extension's C++ runtime allocates its exception buffer at load, and the heap grows for
-   * it with 128 KB of padding nothing uses. The interpreter's first large calloc() would be cut
-   * from that padding and clear it page by page, where mmap gives fresh zero pages: give the
-   * unused top of the heap back first. */
-  malloc_trim(0);
+  /* The interpreter's first object makes pymalloc calloc() a 128 KB node of its address map,
+   * most of which is never touched. In a plain start the heap's top is smaller than that, and
+   * the node comes from mmap: fresh zero pages, faulted in only where used. After arming, the
+   * top is whatever loading the extension and arming left (its C++ runtime alone grows the
+   * heap with 128 KB of padding), and when the node fits in it, calloc() clears it all, page
+   * by page: 31 page faults that a plain start does not have. So the top is set to a known
+   * size, room for the interpreter's first raw allocations and too small for the node: made
+   * at least that big, then trimmed to it. */
+  void *volatile room = malloc(kHeapTopLeft); /* volatile: not optimised away with the free */
+  free(room);
+  malloc_trim(kHeapTopLeft);
 #endif
   /* Tells the auto-load .pth of this very process that the hook is armed, so that it imports
    * nothing. The pid ties it to this process: an exec'd program keeps the pid but reruns the

@@ -10,9 +10,12 @@ extern "C" {
 
 /* Loads the auditwall._core built for this process's interpreter from DIR (the shim's own
  * directory) and arms the hook from AUDITWALL_POLICY, then sets AUDITWALL_ARMED to this pid.
- * Returns only when the hook is armed: otherwise it says why on stderr and ends the process
- * with auditwall's refusal status (70, 78, or what arming returned), before any Python runs. */
-void auditwall_arm_interpreter(const char *dir);
+ * With READ_POLICY, the policy file is read and compiled by the extension, which then sets
+ * AUDITWALL_COMPILED (the auditwall command's own process); otherwise the compiled form handed
+ * down is used when it is usable (the shim). Returns only when the hook is armed: otherwise
+ * it says why on stderr and ends the process with auditwall's refusal status (70, 78, or
+ * what arming returned), before any Python runs. */
+void auditwall_arm_interpreter(const char *dir, int read_policy);
 
 /* Ends the process: "auditwall: refusing to start: WHAT[: DETAIL]" on stderr, exit STATUS. */
 __attribute__((noreturn)) void auditwall_refuse(int status, const char *what, const char *detail);

@@ -28,7 +28,8 @@ py::tuple compile_policy(const std::string& path) {
   policy_source::Loaded loaded = load(path);
   const bool ok = loaded.policy != nullptr;
   return py::make_tuple(ok, loaded.report,
-                        ok ? py::object(py::str(loaded.compiled)) : py::object(py::none()));
+                        ok ? py::object(py::str(policy::serialise(*loaded.policy)))
+                           : py::object(py::none()));
 }
 
 // (ok, report): whether the policy file loads, and every diagnostic, one per line.
@@ -48,7 +49,7 @@ std::vector<std::string> seccomp_notes(const std::string& path) {
 void activate(const std::string& path, const std::string& mode, const std::string& how) {
   hook::How h = how == "auto-load" ? hook::How::auto_load : hook::How::api;
   std::string error;
-  if (!activation::arm(path, mode, h, error)) {
+  if (activation::arm(path, mode, h, error) != 0) {
     throw std::runtime_error("auditwall: cannot arm: " + error);
   }
 }

@@ -11,12 +11,12 @@ namespace auditwall::policy_source {
 /// A policy loaded from YAML.
 struct Loaded {
   std::shared_ptr<const policy::Policy> policy;  ///< null when the policy has errors
-  std::string compiled;                          ///< policy::serialise(*policy), when loaded
   std::string report;                            ///< every diagnostic, one per line
 };
 
-/// Loads `ref` (a path or "builtin:NAME") with the YAML loader, libauditwall-loader.so from
-/// this extension's directory, loaded on first use. Returns false, with the reason in `error`,
+/// Loads `ref` (a path or "builtin:NAME"): with the fast reader when it reads the whole policy
+/// and the loader has nothing to say of it, otherwise with the YAML loader,
+/// libauditwall-loader.so from this extension's directory, loaded on first use. Returns false, with the reason in `error`,
 /// when the loader library cannot be used; true otherwise (`out.policy` null when the policy
 /// has errors, with them in `out.report`). Never throws except std::bad_alloc.
 bool load(const std::string& ref, Loaded& out, std::string& error);

@@ -1,7 +1,7 @@
-// The auditwall command. `auditwall run` is native: it checks the policy, hands down its
-// compiled form and the pre-init shim, and runs the environment's Python on the program in its
-// own process (a shared-libpython interpreter) or execs it, so that starting a protected
-// program costs no second interpreter. Every other command is the Python command line
+// The auditwall command. `auditwall run` is native: it runs the environment's Python on the
+// program in its own process (a shared-libpython interpreter), armed by the extension, which
+// reads and checks the policy; or it checks the policy, hands down its compiled form and the
+// pre-init shim, and execs it. Starting a protected program costs no second interpreter. Every other command is the Python command line
 // (auditwall/cli.py), run by that Python with -S: no .pth file of the environment runs in a
 // process that acts for auditwall.
 #include <unistd.h>
@@ -140,13 +140,9 @@ int run(int argc, char** argv) {
     return fail_usage("unknown mode '" + mode + "'; use enforce or monitor");
   }
 
-  // Check here, so that a broken policy is reported before the program starts.
   policy_ref = auditwall::front_end::absolute(policy_ref);
   const std::string preload = auditwall::front_end::find_preload("auditwall");
   if (preload.empty()) return kExitCannotRun;
-  std::string compiled;
-  if (const int status = load_compiled(policy_ref, preload, compiled); status != 0) return status;
-  auditwall::front_end::hand_down(policy_ref, compiled, mode, preload);
   if (!log.empty()) {
     if (log.rfind("file:", 0) == 0) {  // the program may change directory before it logs
       const auto comma = log.find(',');
@@ -158,12 +154,19 @@ int run(int argc, char** argv) {
     setenv("AUDITWALL_LOG", log.c_str(), 1);  // docs/log-schema.md says what SPEC can be
   }
   // In this process, or exec'd, never a child: the program keeps this process's pid, stdin,
-  // signals and exit status.
+  // signals and exit status. In this process, the extension reads and checks the policy as it
+  // arms, before the program starts, and hands its compiled form down.
   const std::vector<std::string> program(argv + i, argv + argc);
   if (env_or_empty("AUDITWALL_IN_PROCESS") != "0") {
-    const auto status = auditwall::front_end::run_in_process(find_python(), preload, program);
-    if (status.has_value()) return *status;
+    if (const auto interpreter = auditwall::front_end::load_interpreter(find_python())) {
+      auditwall::front_end::hand_down(policy_ref, "", mode, preload);
+      return auditwall::front_end::run_in_process(*interpreter, preload, program);
+    }
   }
+  // Exec'd: checked here, so that a broken policy is reported before the program starts.
+  std::string compiled;
+  if (const int status = load_compiled(policy_ref, preload, compiled); status != 0) return status;
+  auditwall::front_end::hand_down(policy_ref, compiled, mode, preload);
   exec_python(program);
 }
 

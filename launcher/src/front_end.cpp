@@ -117,7 +117,11 @@ void hand_down(const std::string& ref, const std::string& compiled, const std::s
   setenv("AUDITWALL_POLICY", ref.c_str(), 1);
   // The program's interpreter arms from this, with no YAML parser at start-up (see
   // docs/activation.md); the policy mode is not in it, AUDITWALL_MODE still applies.
-  setenv(policy::kCompiledVariable, compiled.c_str(), 1);
+  if (compiled.empty()) {
+    unsetenv(policy::kCompiledVariable);
+  } else {
+    setenv(policy::kCompiledVariable, compiled.c_str(), 1);
+  }
   if (!mode.empty()) setenv("AUDITWALL_MODE", mode.c_str(), 1);
   // The shim first, once; what was preloaded before stays, in its order.
   std::string ld_preload = preload;

@@ -56,7 +56,8 @@ std::vector<char*> argv_of(std::vector<std::string>& args);
 std::string absolute(const std::string& path);
 
 /// Sets what the program's processes arm from: AUDITWALL_POLICY (absolute), the compiled
-/// policy, AUDITWALL_MODE when `mode` is not empty, and the shim first in LD_PRELOAD.
+/// policy (unset when `compiled` is empty: the extension sets it when it reads the policy in
+/// this process), AUDITWALL_MODE when `mode` is not empty, and the shim first in LD_PRELOAD.
 void hand_down(const std::string& ref, const std::string& compiled, const std::string& mode,
                const std::string& preload);
 

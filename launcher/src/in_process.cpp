@@ -175,8 +175,7 @@ std::string find_libpython(const std::string& python) {
   return name;
 }
 
-std::optional<int> run_in_process(const std::string& python, const std::string& preload,
-                                  const std::vector<std::string>& args) {
+std::optional<Interpreter> load_interpreter(const std::string& python) {
   const std::string libpython = find_libpython(find_on_path(python));
   if (libpython.empty()) return std::nullopt;
   // Global, as when the interpreter's executable links it: extension modules find the C API
@@ -186,12 +185,19 @@ std::optional<int> run_in_process(const std::string& python, const std::string& 
   using Main = int (*)(int, char**);
   const auto python_main = reinterpret_cast<Main>(dlsym(library, "Py_BytesMain"));
   if (python_main == nullptr) return std::nullopt;
+  return Interpreter{python, python_main};
+}
 
+int run_in_process(const Interpreter& interpreter, const std::string& preload,
+                   const std::vector<std::string>& args) {
   // Armed as the shim arms every other process of the tree, with the same code: it returns
   // only when the hook is armed (and AUDITWALL_ARMED says so), and ends the process otherwise.
-  auditwall_arm_interpreter(dir_of(preload).c_str());
+  // The extension reads the policy itself: it is read and compiled once, in this process, by
+  // the code that evaluates it.
+  auditwall_arm_interpreter(dir_of(preload).c_str(), 1);
   // The name exec would have given the process (ps, top, pgrep): the interpreter's file name,
   // which the kernel truncates to 15 bytes as it does at exec.
+  const std::string& python = interpreter.python;
   const auto slash = python.rfind('/');
   prctl(PR_SET_NAME, python.c_str() + (slash == std::string::npos ? 0 : slash + 1), 0, 0, 0);
   std::vector<std::string> owned = args;
@@ -199,7 +205,7 @@ std::optional<int> run_in_process(const std::string& python, const std::string& 
   std::vector<char*> argv = argv_of(owned);
   std::fflush(stdout);
   std::fflush(stderr);
-  return python_main(static_cast<int>(owned.size()), argv.data());
+  return interpreter.main(static_cast<int>(owned.size()), argv.data());
 }
 
 }  // namespace auditwall::front_end

@@ -18,14 +18,24 @@ std::string find_libpython(const std::string& python);
 /// file of that name on PATH. Empty when there is none.
 std::string find_on_path(const std::string& program);
 
-/// Runs `python args...` in this process: loads its libpython, arms the hook from the
-/// variables hand_down() set, with the pre-init shim's own code and the extension beside the
-/// shim `preload` (ending the process when it cannot), and calls Py_BytesMain with `python`
-/// as argv[0], as the interpreter's own main() would. Returns the program's exit status; or
-/// nothing, having started nothing, when the interpreter cannot be run in this process (the
-/// caller then execs it). The process takes the interpreter's name (what ps shows), as exec
+/// An interpreter whose libpython is loaded into this process, not started.
+struct Interpreter {
+  std::string python;             ///< as given: argv[0] of the program
+  int (*main)(int, char**);       ///< its Py_BytesMain
+};
+
+/// Loads the libpython that the interpreter `python` (a path, or a name on PATH) loads.
+/// Nothing, having started nothing, when the interpreter cannot be run in this process (a
+/// statically linked one, or one this cannot read as such): the caller then execs it.
+std::optional<Interpreter> load_interpreter(const std::string& python);
+
+/// Runs `python args...` in this process: arms the hook with the pre-init shim's own code and
+/// the extension beside the shim `preload`, which reads and checks the policy AUDITWALL_POLICY
+/// names and hands its compiled form down (ending the process when it cannot arm), and calls
+/// Py_BytesMain with `python` as argv[0], as the interpreter's own main() would. Returns the
+/// program's exit status. The process takes the interpreter's name (what ps shows), as exec
 /// would give it.
-std::optional<int> run_in_process(const std::string& python, const std::string& preload,
-                                  const std::vector<std::string>& args);
+int run_in_process(const Interpreter& interpreter, const std::string& preload,
+                   const std::vector<std::string>& args);
 
 }  // namespace auditwall::front_end

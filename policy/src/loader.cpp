@@ -1014,20 +1014,35 @@ bool read_source(const std::string& path, std::string& storage, std::string_view
   return true;
 }
 
-}  // namespace
-
-std::optional<HandDown> load_file_for_hand_down_fast(const std::string& path) {
+// What `finish(loader, text)` makes of the policy `path` names when the fast reader reads it
+// whole and the loader has nothing to say of it; nothing otherwise.
+template <typename Result, typename Finish>
+std::optional<Result> read_fast(const std::string& path, Finish finish) {
   try {
-    HandDown result;
+    std::vector<Diagnostic> diagnostics;
     std::string storage;
     std::string_view text;
-    if (!read_source(path, storage, text, result.diagnostics)) return std::nullopt;
+    if (!read_source(path, storage, text, diagnostics)) return std::nullopt;
     Loader<quick::Node> fast(path);
     if (!fast.parse(text) || !fast.diagnostics().empty()) return std::nullopt;
-    return fast.hand_down(text, true);
+    return finish(fast, text);
   } catch (const std::exception&) {
     return std::nullopt;  // the full loader says what went wrong
   }
+}
+
+}  // namespace
+
+std::optional<HandDown> load_file_for_hand_down_fast(const std::string& path) {
+  return read_fast<HandDown>(path, [](auto& loader, std::string_view text) {
+    return loader.hand_down(text, true);
+  });
+}
+
+std::optional<LoadResult> load_file_fast(const std::string& path) {
+  return read_fast<LoadResult>(path, [](auto& loader, std::string_view text) {
+    return loader.finish(text, true);
+  });
 }
 
 #ifndef AUDITWALL_FAST_READER_ONLY

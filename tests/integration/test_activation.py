@@ -386,11 +386,20 @@ def test_run_refuses_when_the_full_loader_is_missing(policy_file, preload, probe
     shim.symlink_to(preload)
     for core in preload.parent.glob("_core.*.so"):
         (tmp_path / "lib" / core.name).symlink_to(core)
-    env = {"AUDITWALL_PRELOAD": str(shim)}
     marker = tmp_path / "m"
-    ran = run([COMMAND, "run", "--policy", DENY_SYSTEM, "-c", "print('ran')"], env=env)
-    assert ran.lines == ["ran"], ran
-    ran = run([COMMAND, "run", "--policy", policy_file(OUTSIDE_FAST_READER), probe, marker], env=env)
+    outside = policy_file(OUTSIDE_FAST_READER)
+    # In the command's process (the extension reads the policy), and exec'd (the command does).
+    for in_process in ("1", "0"):
+        env = {"AUDITWALL_PRELOAD": str(shim), "AUDITWALL_IN_PROCESS": in_process}
+        ran = run([COMMAND, "run", "--policy", DENY_SYSTEM, "-c", "print('ran')"], env=env)
+        assert ran.lines == ["ran"], ran
+        ran = run([COMMAND, "run", "--policy", outside, probe, marker], env=env)
+        assert ran.returncode == 127, ran
+        assert "refusing to start: cannot load the policy loader" in ran.stderr, ran
+        assert ran.stdout == "" and not marker.exists(), ran
+    # The shim itself, without a compiled form to arm from.
+    ran = run([sys.executable, probe, marker],
+              env={"LD_PRELOAD": str(shim), "AUDITWALL_POLICY": str(outside)})
     assert ran.returncode == 127, ran
     assert "refusing to start: cannot load the policy loader" in ran.stderr, ran
     assert ran.stdout == "" and not marker.exists(), ran
@@ -474,13 +483,22 @@ def test_plain_python_maps_no_yaml_parser(python):
     assert ran.lines == ["yaml-cpp False", "shared libstdc++ False", "ran"], ran
 
 
-def test_run_arms_without_a_yaml_parser(auditwall_run, python, preload):
-    ran = auditwall_run("--policy", DENY_SYSTEM, "-c", MAPPED)
+def test_run_arms_without_a_yaml_parser(auditwall_run, python, preload, policy_file):
+    # A policy the fast reader declines: only yaml-cpp reads it.
+    policy = policy_file(OUTSIDE_FAST_READER)
+    ran = auditwall_run("--policy", policy, "-c", MAPPED)
     assert ran.lines == ["yaml-cpp False", "shared libstdc++ False", "denied no-os-system"], ran
     # Without the compiled form, the same process reads the YAML itself, and so maps the
     # parser: the check above can fail.
-    ran = python("-c", MAPPED, env={"LD_PRELOAD": str(preload), "AUDITWALL_POLICY": str(DENY_SYSTEM)})
+    ran = python("-c", MAPPED, env={"LD_PRELOAD": str(preload), "AUDITWALL_POLICY": str(policy)})
     assert ran.lines == ["yaml-cpp True", "shared libstdc++ True", "denied no-os-system"], ran
+
+
+def test_policies_the_fast_reader_reads_need_no_yaml_parser(python, preload):
+    # Read by the process itself, without a compiled form: by the shim, and by auto-load.
+    for shim in ({"LD_PRELOAD": str(preload)}, {}):
+        ran = python("-c", MAPPED, env={**shim, "AUDITWALL_POLICY": str(DENY_SYSTEM)})
+        assert ran.lines == ["yaml-cpp False", "shared libstdc++ False", "denied no-os-system"], ran
 
 
 def test_launcher_arms_without_a_yaml_parser(launcher):
@@ -490,7 +508,8 @@ def test_launcher_arms_without_a_yaml_parser(launcher):
 
 
 def test_compiled_policy_for_another_file_is_not_used(python, preload, policy_file):
-    allow = policy_file("version: 1\nrules:\n  - {id: ok, on: os.system, action: allow}\n",
+    # Outside the fast reader's subset (an anchor): read, it would map yaml-cpp.
+    allow = policy_file("version: 1\nrules:\n  - {id: &ok ok, on: os.system, action: allow}\n",
                         name="allow.yaml")
     env = {"LD_PRELOAD": str(preload), "AUDITWALL_COMPILED": _compiled(allow)}
     # The compiled form is what the process arms with when it belongs to AUDITWALL_POLICY...
@@ -502,11 +521,12 @@ def test_compiled_policy_for_another_file_is_not_used(python, preload, policy_fi
     assert ran.lines[-1] == "denied no-os-system", ran
 
 
-def test_damaged_compiled_policy_is_not_used(python, preload):
-    good = _compiled(DENY_SYSTEM)
+def test_damaged_compiled_policy_is_not_used(python, preload, policy_file):
+    policy = policy_file(OUTSIDE_FAST_READER)
+    good = _compiled(policy)
     for bad in (good[:-3], good[:20] + ("B" if good[20] == "A" else "A") + good[21:], "junk"):
         ran = python("-c", MAPPED, env={"LD_PRELOAD": str(preload), "AUDITWALL_COMPILED": bad,
-                                        "AUDITWALL_POLICY": str(DENY_SYSTEM)})
+                                        "AUDITWALL_POLICY": str(policy)})
         assert ran.lines[-1] == "denied no-os-system", ran
         assert "yaml-cpp True" in ran.lines, ran
 
@@ -546,12 +566,24 @@ subprocess.run([sys.executable, "-c", sys.argv[1]])
 """
 
 
-def test_autoload_hands_its_compiled_policy_to_children(python):
-    # On its own, an auto-loaded interpreter reads the YAML, and so maps the parser...
-    ran = python("-c", MAPPED, env={"AUDITWALL_POLICY": str(DENY_SYSTEM)})
+def test_autoload_hands_its_compiled_policy_to_children(python, policy_file):
+    # On its own, an auto-loaded interpreter reads the YAML, and so maps the parser (the
+    # policy is one the fast reader declines)...
+    policy = policy_file(OUTSIDE_FAST_READER)
+    ran = python("-c", MAPPED, env={"AUDITWALL_POLICY": str(policy)})
     assert ran.lines == ["yaml-cpp True", "shared libstdc++ True", "denied no-os-system"], ran
     # ...its children arm from the compiled policy it hands down, without the parser.
-    ran = python("-c", HAND_DOWN, MAPPED, env={"AUDITWALL_POLICY": str(DENY_SYSTEM)})
+    ran = python("-c", HAND_DOWN, MAPPED, env={"AUDITWALL_POLICY": str(policy)})
+    assert ran.lines == ["handed down True", "yaml-cpp False", "shared libstdc++ False",
+                         "denied no-os-system"], ran
+
+
+def test_run_in_process_hands_its_compiled_policy_to_children(policy_file):
+    # The extension reads the policy in the command's own process (with yaml-cpp, for this
+    # one), and the program's children arm from the compiled form it hands down.
+    policy = policy_file(OUTSIDE_FAST_READER)
+    ran = run([COMMAND, "run", "--policy", policy, "-c", HAND_DOWN, MAPPED],
+              env={"AUDITWALL_COMPILED": "junk"})
     assert ran.lines == ["handed down True", "yaml-cpp False", "shared libstdc++ False",
                          "denied no-os-system"], ran
 

@@ -1,6 +1,7 @@
 // The loader built with the fast reader alone (auditwall::policy_fast), as the auditwall
-// command links it: it hands down every policy the fast reader reads whole with nothing to
-// say, and declines every other one, which the full loader (libauditwall-loader.so) reads.
+// command and the extension link it: it loads and hands down every policy the fast reader
+// reads whole with nothing to say, and declines every other one, which the full loader
+// (libauditwall-loader.so) reads.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -13,7 +14,7 @@
 namespace auditwall::policy {
 namespace {
 
-TEST(FastOnly, HandsDownWhatTheFastReaderReads) {
+TEST(FastOnly, LoadsAndHandsDownWhatTheFastReaderReads) {
   for (const std::string& path : shipped_policies()) {
     SCOPED_TRACE(path);
     // Redaction patterns are regular expressions, which only the full loader checks.
@@ -26,6 +27,12 @@ TEST(FastOnly, HandsDownWhatTheFastReaderReads) {
     ASSERT_NE(policy, nullptr) << why;
     EXPECT_EQ(policy->source(), path);
     EXPECT_TRUE(source_unchanged(*policy));
+    // Loaded whole, for the process that evaluates it: the same policy.
+    std::optional<LoadResult> loaded = load_file_fast(path);
+    ASSERT_TRUE(loaded.has_value());
+    EXPECT_TRUE(loaded->diagnostics.empty());
+    ASSERT_NE(loaded->policy, nullptr);
+    EXPECT_EQ(serialise(*loaded->policy), fast->compiled);
   }
 }
 
@@ -43,6 +50,7 @@ TEST(FastOnly, DeclinesEverythingElse) {
         std::string(AUDITWALL_SOURCE_DIR "/examples/policies/every-key.yaml")}) {
     SCOPED_TRACE(path);
     EXPECT_FALSE(load_file_for_hand_down_fast(path).has_value());
+    EXPECT_FALSE(load_file_fast(path).has_value());
   }
 }
 

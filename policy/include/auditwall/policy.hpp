@@ -342,6 +342,11 @@ HandDown load_file_for_hand_down(const std::string& path);
 /// policy to the full loader (libauditwall-loader.so), which reports what is wrong.
 std::optional<HandDown> load_file_for_hand_down_fast(const std::string& path);
 
+/// load_file() when the fast reader reads the whole policy and the loader has nothing to say
+/// of it, as for load_file_for_hand_down_fast(); nothing otherwise. The same compiled policy,
+/// evaluation index included. Never throws except std::bad_alloc.
+std::optional<LoadResult> load_file_fast(const std::string& path);
+
 /// Rebuilds the policy that serialise() was given, compiled the same way. Returns null, with
 /// the reason in `error`, for input that serialise() did not make or that was damaged (a
 /// checksum covers it). Never throws except std::bad_alloc.
