@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <thread>
@@ -65,6 +66,21 @@ struct RateSlot {
   int caller_line = 0;
 };
 
+// RateSlot() is all zero bytes, so that a table of them can come zeroed from calloc().
+static_assert(static_cast<int>(Word::allow) == 0 && static_cast<int>(policy::Mode::enforce) == 0);
+
+struct FreeSlots {
+  void operator()(RateSlot* slots) const noexcept { std::free(slots); }
+};
+using RateTable = std::unique_ptr<RateSlot[], FreeSlots>;
+
+// kRateSlots empty slots (188 KB). calloc() takes a block this size from mmap: fresh zero
+// pages, each faulted in when a key first lands in it, where filling the table touched all 46
+// at a process's first rate-limited record. Null when there is no memory.
+RateTable new_rate_table() {
+  return RateTable(static_cast<RateSlot*>(std::calloc(kRateSlots, sizeof(RateSlot))));
+}
+
 struct Counts {
   std::uint64_t allowed = 0, denied = 0, would_deny = 0;
 };
@@ -100,9 +116,8 @@ struct State {
   // Counters: one per rule of the armed policy, plus the default, at the end.
   const policy::Policy* counted_policy = nullptr;
   std::vector<Counts> counts;
-  // kRateSlots slots, made by the first record that is rate limited: filling them is most of
-  // what creating this state would cost every armed process at start-up.
-  std::vector<RateSlot> rate;
+  // kRateSlots slots, made by the first record that is rate limited (new_rate_table()).
+  RateTable rate;
   // Health.
   std::uint64_t records = 0;
   std::uint64_t rate_limited = 0;
@@ -209,7 +224,8 @@ void emit_dropped(State& s, bool all) {
   if (s.pending_dropped == 0) return;
   const std::int64_t now = now_ns();
   const std::int64_t window = static_cast<std::int64_t>(s.config.window_ms) * 1000000;
-  for (RateSlot& slot : s.rate) {
+  for (std::size_t i = 0; i < kRateSlots && s.rate != nullptr; ++i) {
+    RateSlot& slot = s.rate[i];
     if (slot.dropped == 0 || (!all && now - slot.window_start < window)) continue;
     Record r;
     r.kind = Kind::dropped;
@@ -414,7 +430,7 @@ void after_fork_child() {
   s.records = 0;
   s.rate_limited = 0;
   s.pending_dropped = 0;
-  for (RateSlot& slot : s.rate) slot = RateSlot();
+  s.rate.reset();  // made again by the next rate-limited record, untouched until then
   for (Counts& c : s.counts) c = Counts();
   syscall_log::after_fork_child();
 }
@@ -470,7 +486,7 @@ bool admit(State& s, const policy::Policy& policy, const policy::Decision& d, Wo
   key = mix(key, caller.file);
   key ^= static_cast<std::uint64_t>(caller.line) * 0x9E3779B97F4A7C15ULL;
   key |= 1;  // 0 marks a free slot
-  if (s.rate.empty()) s.rate.resize(kRateSlots);
+  if (s.rate == nullptr && (s.rate = new_rate_table()) == nullptr) return true;
   RateSlot* slot = nullptr;
   for (std::size_t probe = 0; probe < 8; ++probe) {
     RateSlot& candidate = s.rate[(key + probe) & (kRateSlots - 1)];

@@ -56,3 +56,35 @@ def test_log_option_overrides_the_policy_sink_but_keeps_its_redaction(tmp_path, 
     assert not policy_log.exists()
     assert " LOG app.event('key <redacted> in text', 'SENTRY_DSN=<redacted>" in ran.stderr, ran
     assert "sk-abcdef123456" not in ran.stderr
+
+
+FORK_SCRIPT = """\
+import os, sys
+def burst():
+    for i in range(20):
+        sys.audit("app.event", "same")
+burst()
+pid = os.fork()
+if pid == 0:
+    burst()
+    sys.exit(0)
+os.waitpid(pid, 0)
+print("child", pid)
+"""
+
+
+def test_rate_limit_starts_afresh_in_a_forked_child(tmp_path, policy_file, auditwall_run):
+    # The parent's windows are its own: the child logs its first 5 records too, and reports
+    # only the records it dropped itself.
+    log = tmp_path / "fork.jsonl"
+    script = tmp_path / "script.py"
+    script.write_text(FORK_SCRIPT)
+    ran = auditwall_run("--policy", policy_file(POLICY.format(log=log)), script)
+    assert ran.returncode == 0 and ran.lines[0].startswith("child "), ran
+    child = int(ran.lines[0].split()[1])
+    records = parse(log.read_text())
+    for pid in {r["pid"] for r in records}:
+        mine = [r for r in records if r["pid"] == pid]
+        assert len(decisions(mine, "app.event")) == 5, (pid, mine)
+        assert [r["args"]["dropped"] for r in mine if r["event"] == "auditwall.rate-limit"] == [15]
+    assert child in {r["pid"] for r in records} and len({r["pid"] for r in records}) == 2
