@@ -16,9 +16,10 @@ struct Loaded {
 
 /// Loads `ref` (a path or "builtin:NAME"): with the fast reader when it reads the whole policy
 /// and the loader has nothing to say of it, otherwise with the YAML loader,
-/// libauditwall-loader.so from this extension's directory, loaded on first use. Returns false, with the reason in `error`,
-/// when the loader library cannot be used; true otherwise (`out.policy` null when the policy
-/// has errors, with them in `out.report`). Never throws except std::bad_alloc.
+/// libauditwall-loader.so from this extension's directory, loaded on first use. Returns false,
+/// with the reason in `error`, when the loader library is needed and cannot be used; true
+/// otherwise (`out.policy` null when the policy has errors, with them in `out.report`). Never
+/// throws except std::bad_alloc.
 bool load(const std::string& ref, Loaded& out, std::string& error);
 
 /// The policy compiled in AUDITWALL_COMPILED, when there is one, it is intact, it was loaded

@@ -1,9 +1,9 @@
 // The auditwall command. `auditwall run` is native: it runs the environment's Python on the
 // program in its own process (a shared-libpython interpreter), armed by the extension, which
 // reads and checks the policy; or it checks the policy, hands down its compiled form and the
-// pre-init shim, and execs it. Starting a protected program costs no second interpreter. Every other command is the Python command line
-// (auditwall/cli.py), run by that Python with -S: no .pth file of the environment runs in a
-// process that acts for auditwall.
+// pre-init shim, and execs it. Starting a protected program costs no second interpreter.
+// Every other command is the Python command line (auditwall/cli.py), run by that Python with
+// -S: no .pth file of the environment runs in a process that acts for auditwall.
 #include <unistd.h>
 
 #include <cerrno>

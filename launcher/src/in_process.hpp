@@ -20,8 +20,8 @@ std::string find_on_path(const std::string& program);
 
 /// An interpreter whose libpython is loaded into this process, not started.
 struct Interpreter {
-  std::string python;             ///< as given: argv[0] of the program
-  int (*main)(int, char**);       ///< its Py_BytesMain
+  std::string python;        ///< as given: argv[0] of the program
+  int (*main)(int, char**);  ///< its Py_BytesMain
 };
 
 /// Loads the libpython that the interpreter `python` (a path, or a name on PATH) loads.
