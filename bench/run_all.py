@@ -265,7 +265,7 @@ def startup_part(py, args):
         "        data['ir'].update(own)\n"
         "    # The same whole `auditwall run` for a policy of a real service's size.\n"
         f"    real = s.variants({REAL_POLICY!r})\n"
-        "    argv, env = real[s.PRE_INIT]\n"
+        "    argv, env = real[s.PRE_INIT_YAML]\n"
         "    pre = s.instructions(argv + ['-c', 'pass'], s.clean_env(env))\n"
         "    ir = out['python -c pass']['ir']\n"
         f"    ir[s.RUN_WHOLE_EXEC + ', ' + {REAL_POLICY!r}] = (\n"
@@ -419,8 +419,8 @@ def check_targets(res):
                     whole = irs.get(startup_bench.RUN_WHOLE_EXEC + ", " + name)
                     if whole is None and policy == str(NO_RULE_POLICY) and (
                             startup_bench.FRONT_END_RUN in irs):
-                        whole = (irs[startup_bench.FRONT_END_RUN] + irs[startup_bench.PRE_INIT]
-                                 - irs["plain"])
+                        whole = (irs[startup_bench.FRONT_END_RUN]
+                                 + irs[startup_bench.PRE_INIT_YAML] - irs["plain"])
                 if whole is not None:
                     counted[name] = whole / irs["plain"] * plain
                     extra += (f"; `auditwall run` whole ({how}) with {name}: +{whole:,} "
@@ -704,7 +704,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--startup-runs", type=int, default=100)
+    parser.add_argument("--startup-runs", type=int, default=300)
     parser.add_argument("--macro-tests", default="test_json,test_pickle,test_subprocess")
     parser.add_argument("--macro-rounds", type=int, default=2)
     parser.add_argument("--macro-policies", default="builtin:monitor-all,builtin:web-service",

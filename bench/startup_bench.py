@@ -146,15 +146,17 @@ def instructions(argv, env, status=0):
 FRONT_END_RUN = "auditwall run itself, up to its exec of the program"
 FRONT_END_LAUNCH = "auditwall-launch --no-seccomp itself, up to its exec of the program"
 RUN_WHOLE = "auditwall run, whole: one process, the program in it"
-RUN_WHOLE_EXEC = "auditwall run, exec'd: its front end + pre-init in the program"
+RUN_WHOLE_EXEC = "auditwall run, exec'd: its front end + pre-init reading the policy"
 
 
 def front_ends(policy):
     """Instructions of each native front end's own process, all it does before the program
-    starts (the policy read and checked included). callgrind writes no counts for a process
-    that execs, so each is made to fail its exec: auditwall-launch is given a program that
-    does not exist, and a copy of `auditwall` finds no Python beside it or on PATH. Both must
-    end with status 127 (cannot run the program), which they reach only past the policy.
+    starts (auditwall-launch reads and checks the policy; the auditwall command leaves it to
+    the extension that arms the program's interpreter). callgrind writes no counts for a
+    process that execs, so each is made to fail its exec: auditwall-launch is given a program
+    that does not exist, and a copy of `auditwall` finds no Python beside it or on PATH. Both
+    must end with status 127 (cannot run the program), which auditwall-launch reaches only
+    past the policy.
     (Without seccomp: valgrind does not support seccomp(2).)"""
     import auditwall
 
@@ -221,7 +223,8 @@ def main():
             own = front_ends(args.policy)
             for name, count in own.items():
                 print(f"  {name:<62} {count:>14,}")
-            whole = own[FRONT_END_RUN] + counts[PRE_INIT] - counts["plain"]
+            # Exec'd, the program's interpreter reads the policy itself (no compiled form).
+            whole = own[FRONT_END_RUN] + counts[PRE_INIT_YAML] - counts["plain"]
             print(f"  {RUN_WHOLE_EXEC:<62} {'':>14} {whole:>+12,}")
             whole = run_whole(args.policy, program)
             if whole is not None:

@@ -1,6 +1,6 @@
-# Start-up code placed together. The code that runs when a protected interpreter starts (loading
-# _core, reading and compiling the policy, arming the hook, the `auditwall` command's own path)
-# is a few hundred functions spread over more than a megabyte of text. Each first touch of a
+# Start-up code placed together. The code of _core that runs when a protected interpreter starts
+# (its loading, reading and compiling the policy, arming the hook) is a few hundred functions
+# spread over more than a megabyte of text. Each first touch of a
 # 64 KB stretch of it is a page fault, and the kernel maps and later unmaps the whole stretch.
 # An order file (one input section per line, written by scripts/startup-order from a profile of
 # real starts) lists those functions; a linker script generated from it places them in one
@@ -18,7 +18,8 @@ set(AUDITWALL_STARTUP_ORDER OFF)
 if(NOT AUDITWALL_SANITIZE)
   # GNU ld and gold read INSERT; a linker that cannot gets no order.
   set(probe "${CMAKE_BINARY_DIR}/CMakeFiles/auditwall-order-probe.ld")
-  file(WRITE "${probe}" "SECTIONS { .text.auditwall_startup : { *(.text.main) } } INSERT BEFORE .text;\n")
+  file(WRITE "${probe}"
+       "SECTIONS { .text.auditwall_startup : { *(.text.main) } } INSERT BEFORE .text;\n")
   include(CheckLinkerFlag)
   check_linker_flag(CXX "-Wl,-T,${probe}" AUDITWALL_HAVE_INSERT_SCRIPTS)
   set(AUDITWALL_STARTUP_ORDER ${AUDITWALL_HAVE_INSERT_SCRIPTS})
@@ -41,8 +42,9 @@ function(auditwall_startup_order target order_file)
   endforeach()
   set(script "${CMAKE_CURRENT_BINARY_DIR}/${target}.order.ld")
   # Written only when it changes, so that an unchanged order relinks nothing.
-  file(CONFIGURE OUTPUT "${script}" @ONLY CONTENT
-       "/* Generated from ${order_file}. */\nSECTIONS\n{\n  .text.auditwall_startup :\n  {\n${body}  }\n}\nINSERT BEFORE .text;\n")
+  set(text "/* Generated from ${order_file}. */\nSECTIONS\n{\n  .text.auditwall_startup :\n")
+  string(APPEND text "  {\n${body}  }\n}\nINSERT BEFORE .text;\n")
+  file(CONFIGURE OUTPUT "${script}" @ONLY CONTENT "${text}")
   target_link_options(${target} PRIVATE "-Wl,-T,${script}" -ffunction-sections)
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${script}")
 endfunction()

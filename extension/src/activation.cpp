@@ -17,7 +17,7 @@ std::shared_ptr<const policy::Policy> g_as_loaded;  // set once, when arming suc
 }  // namespace
 
 int arm(const std::string& policy_ref, const std::string& mode, hook::How how,
-         std::string& error, From from, std::string* warnings) {
+         std::string& error, From from, std::string* warnings, bool* read_file) {
   // The compiled policy a front end handed down saves the YAML parser at every start-up;
   // without a usable one, the file is loaded as the front end would have.
   std::shared_ptr<const policy::Policy> policy;
@@ -31,6 +31,7 @@ int arm(const std::string& policy_ref, const std::string& mode, hook::How how,
     }
     policy = loaded.policy;
     if (warnings != nullptr) *warnings = std::move(loaded.report);
+    if (read_file != nullptr) *read_file = true;
   }
   std::shared_ptr<const policy::Policy> as_loaded = policy;
   if (mode == "monitor" || mode == "enforce") {
@@ -62,21 +63,22 @@ int arm_before_start(auditwall::activation::From from, char* error, unsigned lon
     const char* policy_ref = std::getenv("AUDITWALL_POLICY");
     const char* mode = std::getenv("AUDITWALL_MODE");
     std::string warnings;
+    bool read_file = false;
     if (policy_ref == nullptr || *policy_ref == '\0') {
       message = "AUDITWALL_POLICY is not set";
       status = auditwall::activation::kExitPolicyError;
     } else {
       status = auditwall::activation::arm(policy_ref, mode != nullptr ? mode : "",
                                           auditwall::hook::How::pre_init, message, from,
-                                          &warnings);
+                                          &warnings, &read_file);
     }
     if (status == 0 &&
         !auditwall::seccomp_stage::install(*auditwall::hook::armed_policy(), message)) {
       status = auditwall::seccomp_stage::kExitNoSeccomp;
     }
-    if (status == 0 && from == From::file) {
+    if (status == 0 && read_file) {
       std::fputs(warnings.c_str(), stderr);
-      // The program's children arm from it, as from a front end's.
+      // The program's children arm from it, as from a front end's, and read it no more.
       const std::string compiled = auditwall::activation::compiled_form();
       if (setenv(auditwall::policy::kCompiledVariable, compiled.c_str(), 1) != 0) {
         message = "cannot hand the compiled policy down: " + std::string(std::strerror(errno));

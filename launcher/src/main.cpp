@@ -2,21 +2,26 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "auditwall/policy.hpp"
 #include "auditwall/seccomp.hpp"
-#include "front_end.hpp"
+#include "front_end.h"
+
+static_assert(std::string_view(AUDITWALL_COMPILED_VARIABLE) ==
+              auditwall::policy::kCompiledVariable);
 
 namespace {
 
-using auditwall::front_end::kExitCannotRun;
-using auditwall::front_end::kExitPolicyError;
-using auditwall::front_end::kExitUsage;
+constexpr int kExitUsage = AUDITWALL_EXIT_USAGE;
+constexpr int kExitPolicyError = AUDITWALL_EXIT_POLICY;
+constexpr int kExitCannotRun = AUDITWALL_EXIT_CANNOT_RUN;
 constexpr int kExitNoSeccomp = 71;  // EX_OSERR
 
 const char kUsage[] =
@@ -108,7 +113,13 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
-  policy_ref = auditwall::front_end::absolute(policy_ref);
+  char absolute[PATH_MAX];
+  if (!auditwall_absolute(policy_ref.c_str(), absolute)) {
+    std::fprintf(stderr, "auditwall-launch: refusing to start: path too long: %s\n",
+                 policy_ref.c_str());
+    return kExitCannotRun;
+  }
+  policy_ref = absolute;
   const std::shared_ptr<const auditwall::policy::Policy> policy = load_policy(policy_ref);
   if (policy == nullptr) return kExitPolicyError;
   auditwall::policy::Mode effective = policy->mode();
@@ -138,9 +149,14 @@ int main(int argc, char** argv) {
     return kExitNoSeccomp;
   }
 
-  const std::string preload = auditwall::front_end::find_preload("auditwall-launch");
-  if (preload.empty()) return kExitCannotRun;
-  auditwall::front_end::hand_down(policy_ref, auditwall::policy::serialise(*policy), mode, preload);
+  char preload[PATH_MAX];
+  if (!auditwall_find_preload("auditwall-launch", preload)) return kExitCannotRun;
+  if (!auditwall_hand_down(policy_ref.c_str(), auditwall::policy::serialise(*policy).c_str(),
+                           mode.c_str(), preload)) {
+    std::fprintf(stderr, "auditwall-launch: refusing to start: cannot set the environment: %s\n",
+                 std::strerror(errno));
+    return AUDITWALL_EXIT_SOFTWARE;
+  }
   // Tells the extension in each Python process of the tree to stack the armed-stage filter.
   setenv("AUDITWALL_SECCOMP", no_seccomp ? "off" : "on", 1);
 

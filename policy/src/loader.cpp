@@ -1033,12 +1033,6 @@ std::optional<Result> read_fast(const std::string& path, Finish finish) {
 
 }  // namespace
 
-std::optional<HandDown> load_file_for_hand_down_fast(const std::string& path) {
-  return read_fast<HandDown>(path, [](auto& loader, std::string_view text) {
-    return loader.hand_down(text, true);
-  });
-}
-
 std::optional<LoadResult> load_file_fast(const std::string& path) {
   return read_fast<LoadResult>(path, [](auto& loader, std::string_view text) {
     return loader.finish(text, true);

@@ -1,15 +1,12 @@
-"""The start-up code of _core and of the auditwall command is placed together
-(cmake/startup_order.cmake), so that a start touches a few pages of their text, not a page in
-every 64 KB of it."""
+"""The start-up code of _core is placed together (cmake/startup_order.cmake), so that a start
+touches a few pages of its text, not a page in every 64 KB of it."""
 
 import pathlib
 import struct
-import sys
 
 import auditwall
 
 CORE = next(pathlib.Path(auditwall.__file__).parent.glob("_core.cpython-*.so"))
-COMMAND = pathlib.Path(sys.executable).parent / "auditwall"
 STARTUP = ".text.auditwall_startup"
 
 
@@ -49,9 +46,3 @@ def test_core_places_its_start_up_code_together():
     for entry in ("auditwall_front_end_arm", "auditwall_preinit_arm"):
         assert start <= symbols[entry] < start + size, (entry, hex(symbols[entry]))
 
-
-def test_command_places_its_start_up_code_together():
-    sections, _ = elf_sections(COMMAND)
-    assert STARTUP in sections, sorted(sections)
-    size = sections[STARTUP][1]
-    assert 0 < size < sections[".text"][1] / 4, (size, sections[".text"][1])

@@ -335,16 +335,12 @@ struct HandDown {
 /// which only the process that evaluates events needs. Never throws except std::bad_alloc.
 HandDown load_file_for_hand_down(const std::string& path);
 
-/// load_file_for_hand_down() when the fast reader reads the whole policy and the loader has
-/// nothing to say of it (no error, no warning); nothing otherwise: a text outside the fast
-/// reader's subset, any diagnostic, a file that cannot be read. Needs no yaml-cpp: it is all a
-/// program linked with auditwall::policy_fast can load, and such a program leaves every other
-/// policy to the full loader (libauditwall-loader.so), which reports what is wrong.
-std::optional<HandDown> load_file_for_hand_down_fast(const std::string& path);
-
 /// load_file() when the fast reader reads the whole policy and the loader has nothing to say
-/// of it, as for load_file_for_hand_down_fast(); nothing otherwise. The same compiled policy,
-/// evaluation index included. Never throws except std::bad_alloc.
+/// of it (no error, no warning); nothing otherwise: a text outside the fast reader's subset,
+/// any diagnostic, a file that cannot be read. The same compiled policy, evaluation index
+/// included. Needs no yaml-cpp: it is all a program linked with auditwall::policy_fast can
+/// load, and such a program leaves every other policy to the full loader
+/// (libauditwall-loader.so), which reports what is wrong. Never throws except std::bad_alloc.
 std::optional<LoadResult> load_file_fast(const std::string& path);
 
 /// Rebuilds the policy that serialise() was given, compiled the same way. Returns null, with
