@@ -1,5 +1,5 @@
 /* Arming a CPython that is loaded but not started: the pre-init shim does it in every process
- * of a protected tree, and the auditwall command in its own process (launcher/src/in_process.cpp).
+ * of a protected tree, and the auditwall command in its own process (launcher/src/in_process.c).
  * C and libc only, since the shim runs inside arbitrary programs. */
 #ifndef AUDITWALL_ARM_INTERPRETER_H
 #define AUDITWALL_ARM_INTERPRETER_H
