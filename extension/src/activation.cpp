@@ -56,7 +56,6 @@ namespace {
 
 // Both pre-init entry points: 0 when armed, else the exit status, with the reason in `error`.
 int arm_before_start(auditwall::activation::From from, char* error, unsigned long size) {
-  using auditwall::activation::From;
   std::string message;
   int status = 0;
   try {
