@@ -17,11 +17,10 @@ std::shared_ptr<const policy::Policy> g_as_loaded;  // set once, when arming suc
 }  // namespace
 
 int arm(const std::string& policy_ref, const std::string& mode, hook::How how,
-         std::string& error, From from, std::string* warnings, bool* read_file) {
-  // The compiled policy a front end handed down saves the YAML parser at every start-up;
-  // without a usable one, the file is loaded as the front end would have.
-  std::shared_ptr<const policy::Policy> policy;
-  if (from == From::inherited_or_file) policy = policy_source::inherited(policy_ref);
+         std::string& error, std::string* warnings, bool* read_file) {
+  // The compiled policy handed down saves the YAML parser at every start-up; without a
+  // usable one, the file is read.
+  std::shared_ptr<const policy::Policy> policy = policy_source::inherited(policy_ref);
   if (policy == nullptr) {
     policy_source::Loaded loaded;
     if (!policy_source::load(policy_ref, loaded, error)) return kExitCannotRun;
@@ -52,10 +51,8 @@ std::string compiled_form() {
 
 }  // namespace auditwall::activation
 
-namespace {
-
-// Both pre-init entry points: 0 when armed, else the exit status, with the reason in `error`.
-int arm_before_start(auditwall::activation::From from, char* error, unsigned long size) {
+// 0 when armed, else the exit status, with the reason in `error`.
+extern "C" int auditwall_preinit_arm(char* error, unsigned long size) {
   std::string message;
   int status = 0;
   try {
@@ -68,8 +65,8 @@ int arm_before_start(auditwall::activation::From from, char* error, unsigned lon
       status = auditwall::activation::kExitPolicyError;
     } else {
       status = auditwall::activation::arm(policy_ref, mode != nullptr ? mode : "",
-                                          auditwall::hook::How::pre_init, message, from,
-                                          &warnings, &read_file);
+                                          auditwall::hook::How::pre_init, message, &warnings,
+                                          &read_file);
     }
     if (status == 0 &&
         !auditwall::seccomp_stage::install(*auditwall::hook::armed_policy(), message)) {
@@ -96,14 +93,4 @@ int arm_before_start(auditwall::activation::From from, char* error, unsigned lon
     error[size - 1] = '\0';
   }
   return status;
-}
-
-}  // namespace
-
-extern "C" int auditwall_preinit_arm(char* error, unsigned long size) {
-  return arm_before_start(auditwall::activation::From::inherited_or_file, error, size);
-}
-
-extern "C" int auditwall_front_end_arm(char* error, unsigned long size) {
-  return arm_before_start(auditwall::activation::From::file, error, size);
 }

@@ -71,7 +71,7 @@ static void find_core(const char *dir, int major, int minor, char *path, size_t 
   globfree(&found);
 }
 
-void auditwall_arm_interpreter(const char *dir, int read_policy) {
+void auditwall_arm_interpreter(const char *dir) {
   int major = 0, minor = 0;
   if (!interpreter_version(&major, &minor)) {
     auditwall_refuse(70, "cannot tell this interpreter's version", NULL);
@@ -81,8 +81,7 @@ void auditwall_arm_interpreter(const char *dir, int read_policy) {
   /* Lazy binding: functions the start-up never calls are not resolved at every start-up. */
   void *core = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
   if (core == NULL) auditwall_refuse(70, "cannot load the auditwall extension", dlerror());
-  arm_fn arm =
-      (arm_fn)dlsym(core, read_policy ? "auditwall_front_end_arm" : "auditwall_preinit_arm");
+  arm_fn arm = (arm_fn)dlsym(core, "auditwall_preinit_arm");
   if (arm == NULL) {
     auditwall_refuse(70, "the auditwall extension has no pre-init entry point", NULL);
   }

@@ -10,12 +10,11 @@ extern "C" {
 
 /* Loads the auditwall._core built for this process's interpreter from DIR (the shim's own
  * directory) and arms the hook from AUDITWALL_POLICY, then sets AUDITWALL_ARMED to this pid.
- * With READ_POLICY, the policy file is read and compiled by the extension, which then sets
- * AUDITWALL_COMPILED (the auditwall command's own process); otherwise the compiled form handed
- * down is used when it is usable (the shim). Returns only when the hook is armed: otherwise
- * it says why on stderr and ends the process with auditwall's refusal status (70, 78, or
- * what arming returned), before any Python runs. */
-void auditwall_arm_interpreter(const char *dir, int read_policy);
+ * The compiled form handed down in AUDITWALL_COMPILED is used when it is usable; otherwise the
+ * extension reads the file and hands its compiled form down (auditwall_preinit_arm). Returns
+ * only when the hook is armed: otherwise it says why on stderr and ends the process with
+ * auditwall's refusal status (70, 78, or what arming returned), before any Python runs. */
+void auditwall_arm_interpreter(const char *dir);
 
 /* Ends the process: "auditwall: refusing to start: WHAT[: DETAIL]" on stderr, exit STATUS. */
 __attribute__((noreturn)) void auditwall_refuse(int status, const char *what, const char *detail);

@@ -29,5 +29,5 @@ __attribute__((constructor)) static void auditwall_preload(void) {
   if (dir_len >= sizeof dir) auditwall_refuse(70, "path too long", self.dli_fname);
   memcpy(dir, slash ? self.dli_fname : ".", dir_len);
   dir[dir_len] = '\0';
-  auditwall_arm_interpreter(dir, 0);
+  auditwall_arm_interpreter(dir);
 }

@@ -215,12 +215,12 @@ auditwall_python_main auditwall_load_interpreter(const char *python) {
 int auditwall_run_in_process(auditwall_python_main main, const char *python, const char *preload,
                              int argc, char **args) {
   /* Armed as the shim arms every other process of the tree, with the same code: it returns only
-   * when the hook is armed (and AUDITWALL_ARMED says so), and ends the process otherwise. The
-   * extension reads the policy itself: it is read and compiled once, in this process, by the
-   * code that evaluates it. */
+   * when the hook is armed (and AUDITWALL_ARMED says so), and ends the process otherwise. No
+   * compiled form was handed down, so the extension reads the policy itself: it is read and
+   * compiled once, in this process, by the code that evaluates it. */
   char dir[PATH_MAX];
   auditwall_dir_of(preload, dir);
-  auditwall_arm_interpreter(dir, 1);
+  auditwall_arm_interpreter(dir);
   /* The name exec would have given the process (ps, top, pgrep): the interpreter's file name,
    * which the kernel truncates to 15 bytes as it does at exec. */
   const char *slash = strrchr(python, '/');
