@@ -3,6 +3,7 @@
 import os
 import pathlib
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -226,6 +227,61 @@ def test_run_in_process_is_the_program_as_exec_would_start_it(how, tmp_path):
     assert in_process.returncode == expected, in_process
     if how == "child":
         assert in_process.lines[-1] == f"child True {COMMAND_PYTHON}", in_process
+
+
+def _scopes(result):
+    """The lookup scopes LD_DEBUG=scopes printed for each libpython loaded: its lists of objects,
+    by their file names."""
+    found, current = [], None
+    for line in result.stderr.splitlines():
+        text = line.split(":", 1)[-1].strip()
+        if text.startswith("object="):
+            current = [] if "libpython" in text else None
+            if current is not None:
+                found.append(current)
+        elif current is not None and text.startswith("scope "):
+            current.append([pathlib.Path(o).name for o in text.split(":", 1)[1].split()])
+    return found
+
+
+@pytest.mark.skipif(pathlib.Path("/etc/ld.so.preload").exists(),
+                    reason="this machine preloads libraries into every process")
+def test_run_in_process_binds_libpython_to_itself_first(tmp_path):
+    # libpython's thousands of references to itself are looked up in libpython first, as
+    # when an interpreter's executable links it: not after the command, libc and the loader.
+    result = run([COMMAND, "run", "--policy", DENY_SYSTEM, "-c", "pass"],
+                 env={"LD_DEBUG": "scopes"})
+    assert result.returncode == 0, result
+    scopes = _scopes(result)
+    assert scopes, result.stderr[-2000:]
+    assert all(s[0][0].startswith("libpython") for s in scopes), scopes
+
+
+INTERPOSER = """\
+#include <unistd.h>
+pid_t getppid(void) { return 4242; }
+"""
+
+
+def test_run_in_process_keeps_a_preloaded_library_first(python, tmp_path):
+    # A library the user preloads (another malloc, say) comes before libc for libpython too,
+    # as in a plain start: libpython is then not bound to itself first.
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    assert compiler, "no C compiler"
+    (tmp_path / "interposer.c").write_text(INTERPOSER)
+    library = tmp_path / "libinterposer.so"
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", library, tmp_path / "interposer.c"],
+                   check=True)
+    code = "import os; print(os.getppid())"
+    plain = python("-c", code, env={"LD_PRELOAD": str(library)})
+    assert plain.returncode == 0 and plain.stdout.strip() == "4242", plain
+    for in_process in "10":
+        result = run([COMMAND, "run", "--policy", DENY_SYSTEM, "-c", code],
+                     env={"LD_PRELOAD": str(library), "AUDITWALL_IN_PROCESS": in_process,
+                          "LD_DEBUG": "scopes"})
+        assert result.returncode == 0 and result.stdout.strip() == "4242", (in_process, result)
+        if in_process == "1":
+            assert all(s[0][0] == COMMAND.name for s in _scopes(result)), result.stderr[-2000:]
 
 
 def _alone(tmp_path, python, preload):
