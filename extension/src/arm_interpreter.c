@@ -85,15 +85,20 @@ void auditwall_arm_interpreter(const char *dir) {
   if (arm == NULL) {
     auditwall_refuse(70, "the auditwall extension has no pre-init entry point", NULL);
   }
-  char error[8192];
+  /* On the heap: on the stack, it would put all that arming calls 8 KB deeper, in pages faulted
+   * in for that alone. */
+  enum { kErrorSize = 8192 };
+  char *error = malloc(kErrorSize);
+  if (error == NULL) auditwall_refuse(70, "out of memory", NULL);
   error[0] = '\0';
-  int status = arm(error, sizeof error);
+  int status = arm(error, kErrorSize);
   /* The policy needs the full loader, which cannot be loaded: the error says which and why. */
   if (status == 127) auditwall_refuse(status, error, NULL);
   if (status != 0) {
     fprintf(stderr, "%s%s", error, (*error && error[strlen(error) - 1] == '\n') ? "" : "\n");
     auditwall_refuse(status, "the policy cannot be used", getenv("AUDITWALL_POLICY"));
   }
+  free(error);
 #ifdef __GLIBC__
   /* The interpreter's first object makes pymalloc calloc() a 128 KB node of its address map,
    * most of which is never touched. In a plain start the heap's top is smaller than that, and

@@ -80,7 +80,44 @@ static const char *option(const char *name, int argc, char **argv, int *i, int *
   return argv[++*i];
 }
 
-static int run(int argc, char **argv) {
+/* Sets AUDITWALL_LOG to the sink LOG (docs/log-schema.md says what it can be), with a file
+ * sink's path made absolute: the program may change directory before it logs. 0, having said
+ * why, when the path is too long. Not inlined into prepare(): its buffers are needed only with
+ * --log. */
+__attribute__((noinline)) static int hand_down_log(const char *log) {
+  char spec[PATH_MAX + 64];
+  if (strncmp(log, "file:", 5) == 0) {
+    const char *comma = strchr(log, ',');
+    char path[PATH_MAX];
+    char absolute[PATH_MAX];
+    const int length = comma != NULL ? (int)(comma - log - 5) : (int)strlen(log + 5);
+    const int n = snprintf(path, sizeof path, "%.*s", length, log + 5);
+    if (n < 0 || n >= (int)sizeof path || !auditwall_absolute(path, absolute) ||
+        snprintf(spec, sizeof spec, "file:%s%s", absolute, comma != NULL ? comma : "") >=
+            (int)sizeof spec) {
+      fprintf(stderr, "auditwall: refusing to start: path too long: %s\n", log);
+      return 0;
+    }
+    log = spec;
+  }
+  setenv("AUDITWALL_LOG", log, 1);
+  return 1;
+}
+
+/* What `auditwall run` starts, once the policy and the shim are handed down. */
+struct start {
+  int first;                  /* where the program's arguments start in argv */
+  auditwall_python_main main; /* the interpreter's main(), loaded in this process; NULL: exec */
+  char *python;               /* the interpreter's path */
+  char *preload;              /* the shim's path */
+};
+
+/* Reads `auditwall run`'s options, hands the policy and the shim down, and finds the
+ * interpreter, into START: 0 when the program is to be started, else the exit status. Its path
+ * buffers are in its own stack frame, which is gone when the program runs: the interpreter's
+ * stack starts about where a plain start's does, not 24 KB deeper, in pages faulted in for that
+ * alone. */
+__attribute__((noinline)) static int prepare(int argc, char **argv, struct start *start) {
   const char *policy = getenv("AUDITWALL_POLICY");
   const char *mode = getenv("AUDITWALL_MODE");
   const char *log = getenv("AUDITWALL_LOG");
@@ -124,24 +161,7 @@ static int run(int argc, char **argv) {
     return AUDITWALL_EXIT_CANNOT_RUN;
   }
   if (!auditwall_find_preload("auditwall", preload)) return AUDITWALL_EXIT_CANNOT_RUN;
-  if (log != NULL && *log != '\0') {
-    char spec[PATH_MAX + 64];
-    if (strncmp(log, "file:", 5) == 0) {  /* the program may change directory before it logs */
-      const char *comma = strchr(log, ',');
-      char path[PATH_MAX];
-      char absolute[PATH_MAX];
-      const int length = comma != NULL ? (int)(comma - log - 5) : (int)strlen(log + 5);
-      const int n = snprintf(path, sizeof path, "%.*s", length, log + 5);
-      if (n < 0 || n >= (int)sizeof path || !auditwall_absolute(path, absolute) ||
-          snprintf(spec, sizeof spec, "file:%s%s", absolute, comma != NULL ? comma : "") >=
-              (int)sizeof spec) {
-        fprintf(stderr, "auditwall: refusing to start: path too long: %s\n", log);
-        return AUDITWALL_EXIT_CANNOT_RUN;
-      }
-      log = spec;
-    }
-    setenv("AUDITWALL_LOG", log, 1); /* docs/log-schema.md says what SPEC can be */
-  }
+  if (log != NULL && *log != '\0' && !hand_down_log(log)) return AUDITWALL_EXIT_CANNOT_RUN;
   /* In this process, or exec'd, never a child: the program keeps this process's pid, stdin,
    * signals and exit status. Either way the extension reads and checks the policy as it arms,
    * before the program starts, and hands its compiled form down; a policy it cannot use ends
@@ -153,22 +173,39 @@ static int run(int argc, char **argv) {
   }
   char python[PATH_MAX];
   find_python(python);
+  start->first = i;
+  start->main = NULL;
   const char *in_process = getenv("AUDITWALL_IN_PROCESS");
   if (in_process == NULL || strcmp(in_process, "0") != 0) {
-    auditwall_python_main main = auditwall_load_interpreter(python);
-    if (main != NULL) return auditwall_run_in_process(main, python, preload, argc - i, argv + i);
+    start->main = auditwall_load_interpreter(python);
   }
-  exec_python(0, NULL, argc - i, argv + i);
+  start->python = strdup(python);
+  start->preload = strdup(preload);
+  if (start->python == NULL || start->preload == NULL) {
+    fprintf(stderr, "auditwall: out of memory\n");
+    return AUDITWALL_EXIT_SOFTWARE;
+  }
+  return 0;
 }
 
-int main(int argc, char **argv) {
-  if (argc >= 2 && strcmp(argv[1], "run") == 0) return run(argc - 2, argv + 2);
-  /* Everything else is the Python command line, found beside the shim without site. */
+static int run(int argc, char **argv) {
+  struct start start;
+  const int status = prepare(argc, argv, &start);
+  if (status != 0) return status;
+  if (start.main != NULL) {
+    return auditwall_run_in_process(start.main, start.python, start.preload,
+                                    argc - start.first, argv + start.first);
+  }
+  exec_python(0, NULL, argc - start.first, argv + start.first);
+}
+
+/* Everything but `run`: the Python command line, found beside the shim, run without site. */
+__attribute__((noreturn, noinline)) static void python_command(int argc, char **argv) {
   char preload[PATH_MAX];
   char parent[PATH_MAX];
   if (!auditwall_find_preload("", preload)) {
     fprintf(stderr, "auditwall: cannot find the auditwall package; reinstall auditwall\n");
-    return AUDITWALL_EXIT_CANNOT_RUN;
+    exit(AUDITWALL_EXIT_CANNOT_RUN);
   }
   auditwall_dir_of(preload, parent);
   auditwall_dir_of(parent, parent);
@@ -176,5 +213,10 @@ int main(int argc, char **argv) {
                         "import sys; sys.path.append(sys.argv.pop(1)); "
                         "from auditwall.cli import main; sys.exit(main())",
                         parent};
-  exec_python(4, args, argc - 1, argv + 1);
+  exec_python(4, args, argc, argv);
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "run") == 0) return run(argc - 2, argv + 2);
+  python_command(argc - 1, argv + 1);
 }

@@ -47,18 +47,25 @@ static int read_dynamic_fd(int fd, struct dynamic *out) {
       header.e_phnum == 0 || header.e_phnum > 256) {
     return 0;
   }
-  Elf64_Phdr segments[256];
-  if (!read_at(fd, header.e_phoff, segments, header.e_phnum * sizeof(Elf64_Phdr))) return 0;
+  /* On the heap, as the other tables: a stack array for the most there can be is three pages
+   * deeper than this needs, and pages of stack are faulted in once per process. */
+  Elf64_Phdr *segments = malloc(header.e_phnum * sizeof(Elf64_Phdr));
+  Elf64_Dyn *entries = NULL;
+  int ok = 0;
+  if (segments == NULL ||
+      !read_at(fd, header.e_phoff, segments, header.e_phnum * sizeof(Elf64_Phdr))) {
+    goto done;
+  }
   const Elf64_Phdr *dynamic = NULL;
   for (int i = 0; i < header.e_phnum; ++i) {
     if (segments[i].p_type == PT_DYNAMIC) dynamic = &segments[i];
   }
-  if (dynamic == NULL || dynamic->p_filesz == 0 || dynamic->p_filesz > (1u << 20)) return 0;
+  if (dynamic == NULL || dynamic->p_filesz == 0 || dynamic->p_filesz > (1u << 20)) goto done;
   const size_t count = dynamic->p_filesz / sizeof(Elf64_Dyn);
-  Elf64_Dyn *entries = malloc(count * sizeof(Elf64_Dyn));
-  if (entries == NULL) return 0;
-  int ok = 0;
-  if (!read_at(fd, dynamic->p_offset, entries, count * sizeof(Elf64_Dyn))) goto done;
+  entries = malloc(count * sizeof(Elf64_Dyn));
+  if (entries == NULL || !read_at(fd, dynamic->p_offset, entries, count * sizeof(Elf64_Dyn))) {
+    goto done;
+  }
   uint64_t strtab = 0;
   uint64_t strsz = 0;
   for (size_t i = 0; i < count && entries[i].d_tag != DT_NULL; ++i) {
@@ -92,6 +99,7 @@ static int read_dynamic_fd(int fd, struct dynamic *out) {
   ok = 1;
 done:
   free(entries);
+  free(segments);
   return ok;
 }
 
@@ -178,7 +186,8 @@ int auditwall_find_libpython(const char *python, char libpython[PATH_MAX]) {
   const char *library_path = getenv("LD_LIBRARY_PATH");
   const char *lists[3] = {dynamic.runpath == NULL ? dynamic.rpath : NULL, library_path,
                           dynamic.runpath};
-  char origin[PATH_MAX] = "";
+  char origin[PATH_MAX];
+  origin[0] = '\0';
   for (int i = 0; i < 3; ++i) {
     if (!expandable(lists[i])) goto done;
     if (lists[i] != NULL && strchr(lists[i], '$') != NULL && origin[0] == '\0') {
@@ -250,15 +259,20 @@ auditwall_python_main auditwall_load_interpreter(const char *python) {
   return (auditwall_python_main)dlsym(library, "Py_BytesMain");
 }
 
-int auditwall_run_in_process(auditwall_python_main main, const char *python, const char *preload,
-                             int argc, char **args) {
-  /* Armed as the shim arms every other process of the tree, with the same code: it returns only
-   * when the hook is armed (and AUDITWALL_ARMED says so), and ends the process otherwise. No
-   * compiled form was handed down, so the extension reads the policy itself: it is read and
-   * compiled once, in this process, by the code that evaluates it. */
+/* Armed as the shim arms every other process of the tree, with the same code: returns only when
+ * the hook is armed (and AUDITWALL_ARMED says so), and ends the process otherwise. No compiled
+ * form was handed down, so the extension reads the policy itself: it is read and compiled once,
+ * in this process, by the code that evaluates it. Not inlined: its buffer is not on the stack
+ * under the program. */
+__attribute__((noinline)) static void arm(const char *preload) {
   char dir[PATH_MAX];
   auditwall_dir_of(preload, dir);
   auditwall_arm_interpreter(dir);
+}
+
+int auditwall_run_in_process(auditwall_python_main main, const char *python, const char *preload,
+                             int argc, char **args) {
+  arm(preload);
   /* The name exec would have given the process (ps, top, pgrep): the interpreter's file name,
    * which the kernel truncates to 15 bytes as it does at exec. */
   const char *slash = strrchr(python, '/');
