@@ -23,7 +23,8 @@ int auditwall_find_libpython(const char *python, char libpython[PATH_MAX]);
 /* The interpreter's main(), Py_BytesMain. */
 typedef int (*auditwall_python_main)(int, char **);
 
-/* Loads the libpython that the interpreter PYTHON (a path, or a name on PATH) loads, and
+/* Loads the libpython that the interpreter PYTHON (a path, or a name on PATH) loads (global,
+ * and bound to its own symbols first when no other library could interpose on them), and
  * returns its Py_BytesMain. NULL, having started nothing, when the interpreter cannot be run in
  * this process (a statically linked one, or one this cannot read as such): the caller then
  * execs it. */

@@ -281,7 +281,8 @@ def test_run_in_process_keeps_a_preloaded_library_first(python, tmp_path):
                           "LD_DEBUG": "scopes"})
         assert result.returncode == 0 and result.stdout.strip() == "4242", (in_process, result)
         if in_process == "1":
-            assert all(s[0][0] == COMMAND.name for s in _scopes(result)), result.stderr[-2000:]
+            scopes = _scopes(result)
+            assert scopes and all(s[0][0] == COMMAND.name for s in scopes), result.stderr[-2000:]
 
 
 def _alone(tmp_path, python, preload):
