@@ -17,8 +17,8 @@ inline constexpr int kExitCannotRun = 127;
 /// "monitor") and arms the hook. The compiled form handed down in AUDITWALL_COMPILED is used
 /// when it is usable; otherwise the file is read. Returns 0 when armed; otherwise
 /// kExitPolicyError, with every diagnostic in `error`, or kExitCannotRun, with the reason,
-/// when the loader library is needed and cannot be used. When the policy was read from its file, `*read_file` is set
-/// (when given), and its warnings are put in `warnings` (when given).
+/// when the loader library is needed and cannot be used. When the policy was read from its
+/// file, `*read_file` is set (when given), and its warnings are put in `warnings` (when given).
 int arm(const std::string& policy_ref, const std::string& mode, hook::How how,
          std::string& error, std::string* warnings = nullptr, bool* read_file = nullptr);
 

@@ -45,16 +45,15 @@ static void find_python(char python[PATH_MAX]) {
 }
 
 /* Execs `PYTHON ARGS...` (ARGC arguments, then those of MORE). */
-__attribute__((noreturn)) static void exec_python(int argc, const char **args, int more_count,
+__attribute__((noreturn)) static void exec_python(const char *python, int argc,
+                                                  const char **args, int more_count,
                                                   char **more) {
-  char python[PATH_MAX];
-  find_python(python);
   char **argv = malloc(((size_t)argc + (size_t)more_count + 2) * sizeof *argv);
   if (argv == NULL) {
     fprintf(stderr, "auditwall: out of memory\n");
     exit(AUDITWALL_EXIT_SOFTWARE);
   }
-  argv[0] = python;
+  argv[0] = (char *)python;
   memcpy(argv + 1, args, (size_t)argc * sizeof *argv);
   memcpy(argv + 1 + argc, more, (size_t)more_count * sizeof *argv);
   argv[1 + argc + more_count] = NULL;
@@ -196,7 +195,7 @@ static int run(int argc, char **argv) {
     return auditwall_run_in_process(start.main, start.python, start.preload,
                                     argc - start.first, argv + start.first);
   }
-  exec_python(0, NULL, argc - start.first, argv + start.first);
+  exec_python(start.python, 0, NULL, argc - start.first, argv + start.first);
 }
 
 /* Everything but `run`: the Python command line, found beside the shim, run without site. */
@@ -213,7 +212,9 @@ __attribute__((noreturn, noinline)) static void python_command(int argc, char **
                         "import sys; sys.path.append(sys.argv.pop(1)); "
                         "from auditwall.cli import main; sys.exit(main())",
                         parent};
-  exec_python(4, args, argc, argv);
+  char python[PATH_MAX];
+  find_python(python);
+  exec_python(python, 4, args, argc, argv);
 }
 
 int main(int argc, char **argv) {
