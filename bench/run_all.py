@@ -9,8 +9,9 @@ It installs auditwall into the test venv of the chosen interpreter (.build/venv/
 by scripts/bootstrap), creates a benchmark-only venv (.build/bench-venv/pyX.Y) holding the
 plot's and the competitors' pinned requirements (bench/requirements*.txt), then measures:
 per-event cost of every variant (bench/event_matrix.py: wall time, interleaved, medians; and
-callgrind instruction counts), start-up (bench/startup_bench.py), and the macro workload
-(bench/macro/run_macro.py), and checks the targets of docs/performance.md.
+callgrind instruction counts), start-up (bench/startup_bench.py, and step by step:
+bench/startup_phases.py), and the macro workload (bench/macro/run_macro.py), and checks the
+targets of docs/performance.md.
 """
 
 import argparse
@@ -303,7 +304,8 @@ def hook_part(pythons, args, workdir):
 def other_benchmarks(py, args):
     """The other engineers' benchmarks, run as they are and quoted: {title: output}."""
     out = {}
-    runs = []
+    runs = [("bench/startup_phases.py (start-up, step by step)",
+             [py, HERE / "startup_phases.py", "--runs", str(args.startup_runs)])]
     if (HERE / "log_bench.py").exists():
         runs.append(("bench/log_bench.py (the cost of a logged event, end to end)",
                      [py, HERE / "log_bench.py"] + (["--quick", "--no-callgrind"]

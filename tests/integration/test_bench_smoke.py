@@ -30,3 +30,36 @@ def test_startup_bench_counts_the_front_ends_own_processes():
     counts = startup_bench.front_ends(str(ROOT / "tests" / "fixtures" / "deny-system.yaml"))
     assert set(counts) == {startup_bench.FRONT_END_RUN, startup_bench.FRONT_END_LAUNCH}, counts
     assert all(100_000 < n < 20_000_000 for n in counts.values()), counts
+
+
+def test_startup_phases_runs():
+    ran = run([sys.executable, ROOT / "bench" / "startup_phases.py", "--runs", "2"], timeout=300)
+    assert ran.returncode == 0, ran
+    assert "interpreter: " in ran.stdout and "auditwall run, whole" in ran.stdout, ran
+    assert "host + _core armed" in ran.stdout and "one fresh page of memory" in ran.stdout, ran
+
+
+def test_startup_host_is_armed_where_it_says(tmp_path):
+    """The host's armed variant runs the program under the policy, and its unarmed ones do
+    not: what startup_phases.py measures is what it names."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import startup_phases
+    finally:
+        sys.path.pop(0)
+    lib = startup_phases.libpython()
+    if lib is None:
+        pytest.skip("a statically linked interpreter: no libpython for the host to load")
+    policy = str(ROOT / "tests" / "fixtures" / "deny-system.yaml")
+    cases = startup_phases.variants(startup_phases.build_host(tmp_path), lib, policy, 1,
+                                    tmp_path)
+    marker = tmp_path / "marker"
+    code = f"import os; os.system('touch {marker}')"
+    argv, env = cases[startup_phases.CORE]
+    ran = run([argv[0], "-c", code], env=env)
+    assert ran.returncode == 0 and marker.exists(), ran
+    marker.unlink()
+    argv, env = cases[startup_phases.ARMED]
+    ran = run([argv[0], "-c", code], env=env)
+    assert ran.returncode == 1 and not marker.exists(), ran
+    assert "blocked by rule no-os-system" in ran.stderr, ran
