@@ -61,12 +61,12 @@ def variants(host, lib, policy, pages, times):
     core = next(package.glob("_core.*.so"))
     py = sys.executable
     base = {"AUDITWALL_HOST_LIBPYTHON": str(lib), "AUDITWALL_HOST_PROGRAM": py}
+    cases = {PLAIN: ([py, "-c", "pass"], clean_env({}))}
 
     def in_host(name, **extra):
         env = {**base, **extra, "AUDITWALL_HOST_TIMES": str(times / f"{len(cases)}.txt")}
         cases[name] = ([str(host), "-c", "pass"], clean_env(env))
 
-    cases = {PLAIN: ([py, "-c", "pass"], clean_env({}))}
     in_host(HOST)
     in_host(HOOK, AUDITWALL_HOST_HOOK="1")
     in_host(CORE, AUDITWALL_HOST_CORE=str(core))
@@ -120,8 +120,7 @@ def main():
         print(line)
 
     def delta(name, other):
-        """The median of the differences, round by round, between two variants, in ms."""
-        return statistics.median(a - b for a, b in zip(samples[name], samples[other]))
+        return added(samples, name, other)[0]
 
     # The same, for the interpreter's own start as the host stamped it (in the same rounds).
     inside = statistics.median(a[2] - b[2] for a, b in zip(stamped[CORE], stamped[HOST])) / 1000
