@@ -6,14 +6,15 @@
  * Set by the environment:
  *   AUDITWALL_HOST_LIBPYTHON  the interpreter's libpython (required)
  *   AUDITWALL_HOST_PROGRAM    the interpreter's path, its argv[0] (required)
- *   AUDITWALL_HOST_CORE       auditwall's _core extension, loaded before the interpreter starts
+ *   AUDITWALL_HOST_CORE       a library loaded before the interpreter starts: auditwall's _core
+ *                             extension, or an empty library (what loading any engine costs)
  *   AUDITWALL_HOST_ARM        "1": arm auditwall with it, from AUDITWALL_POLICY
  *   AUDITWALL_HOST_SHIM       the shim's path, named in LD_PRELOAD once armed, as the command
  *                             hands it down (so that auditwall's .pth file imports nothing)
  *   AUDITWALL_HOST_HOOK       "1": add an empty C audit hook (CPython's own cost of any hook)
  *   AUDITWALL_HOST_PAGES      N: write to N fresh pages of memory, kept to the end
  *   AUDITWALL_HOST_TIMES      a file to append this start's time stamps to, in microseconds:
- *                             loading _core, arming, and the interpreter (Py_BytesMain)
+ *                             loading the library, arming, and the interpreter (Py_BytesMain)
  *
  * libpython is loaded as the command loads it when nothing is preloaded: global, and bound to
  * itself first (RTLD_DEEPBIND). */

@@ -2,8 +2,9 @@
 
 A minimal C host (bench/startup_host.c, built here with the system's C compiler) loads
 libpython as the `auditwall` command does and takes one step of arming at a time: nothing
-more, an empty C audit hook (CPython's own cost of any hook), auditwall's `_core` loaded but
-not armed, `_core` armed from the policy, or fresh pages of memory written before the
+more, an empty C audit hook (CPython's own cost of any hook), an empty shared library loaded
+and an empty hook (the floor of any engine armed before start-up), auditwall's `_core` loaded
+but not armed, `_core` armed from the policy, or fresh pages of memory written before the
 interpreter starts (what one page costs). Every variant runs interleaved with plain start-up
 and with the whole command, on one CPU; the host also stamps its own phases. Run it with the
 interpreter to measure, with auditwall installed (a shared-libpython build):
@@ -29,6 +30,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 PLAIN = "plain"
 HOST = "host: libpython loaded, nothing else"
 HOOK = "host + an empty C audit hook"
+FLOOR = "host + an empty library loaded + empty hook"
 CORE = "host + _core loaded, not armed"
 ARMED = "host + _core armed"
 PAGES = "host + {} fresh pages written"
@@ -45,16 +47,24 @@ def libpython():
 
 
 def build_host(directory):
+    """The host, and an empty shared library for it to load: the least that loading any
+    engine with dlopen() costs."""
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         sys.exit("startup_phases: no C compiler (cc) to build the host with")
-    host = pathlib.Path(directory) / "startup_host"
+    directory = pathlib.Path(directory)
+    host = directory / "startup_host"
     subprocess.run([compiler, "-O2", "-o", str(host), str(HERE / "startup_host.c"), "-ldl"],
                    check=True)
-    return host
+    source = directory / "empty.c"
+    source.write_text("int auditwall_bench_empty(void) { return 0; }\n")
+    empty = directory / "libempty.so"
+    subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(empty), str(source)],
+                   check=True)
+    return host, empty
 
 
-def variants(host, lib, policy, pages, times):
+def variants(host, empty, lib, policy, pages, times):
     import auditwall
 
     package = pathlib.Path(auditwall.__file__).parent
@@ -69,6 +79,7 @@ def variants(host, lib, policy, pages, times):
 
     in_host(HOST)
     in_host(HOOK, AUDITWALL_HOST_HOOK="1")
+    in_host(FLOOR, AUDITWALL_HOST_CORE=str(empty), AUDITWALL_HOST_HOOK="1")
     in_host(CORE, AUDITWALL_HOST_CORE=str(core))
     in_host(ARMED, AUDITWALL_HOST_CORE=str(core), AUDITWALL_HOST_ARM="1",
             AUDITWALL_POLICY=policy,
@@ -80,8 +91,8 @@ def variants(host, lib, policy, pages, times):
 
 
 def stamps(path):
-    """The host's own time stamps of each run, in microseconds: loading _core, arming, the
-    interpreter."""
+    """The host's own time stamps of each run, in microseconds: loading its library (_core or
+    the empty one), arming, the interpreter."""
     return [[float(x) for x in line.split()] for line in path.read_text().splitlines()]
 
 
@@ -102,7 +113,7 @@ def main():
                  "(`auditwall run` execs such an interpreter; bench/startup_bench.py measures it)")
     with tempfile.TemporaryDirectory() as tmp:
         times = pathlib.Path(tmp)
-        cases = variants(build_host(tmp), lib, os.path.abspath(args.policy), args.pages, times)
+        cases = variants(*build_host(tmp), lib, os.path.abspath(args.policy), args.pages, times)
         samples = {}
         wall = wall_times(cases, args.runs, samples)
         stamped = {name: stamps(times / f"{n}.txt") for n, name in enumerate(cases)
@@ -110,7 +121,7 @@ def main():
 
     print()
     print(f"  {'variant':44s} {'ms':>7s} {'paired +ms [95% interval]':>28s}   "
-          f"{'load _core':>10s} {'arm':>6s} {'interpreter':>11s} (us)")
+          f"{'load lib':>10s} {'arm':>6s} {'interpreter':>11s} (us)")
     for name in cases:
         add, low, high = added(samples, name) if name != PLAIN else (0.0, 0.0, 0.0)
         line = f"  {name:44s} {wall[name]:7.2f} {add:+9.3f} [{low:+.3f}, {high:+.3f}]"
@@ -133,6 +144,9 @@ def main():
           "interpreter's own start)")
     print(f"  arming, from the loaded _core:                  {delta(ARMED, CORE):+.3f}")
     print(f"  the command's own work (whole run - armed host): {delta(RUN, ARMED):+.3f}")
+    print(f"  the floor of any engine loaded with dlopen():   {delta(FLOOR, PLAIN):+.3f}"
+          "  (an empty library and an empty hook)")
+    print(f"  auditwall above that floor (whole run - floor):  {delta(RUN, FLOOR):+.3f}")
     name = PAGES.format(args.pages)
     print(f"  one fresh page of memory:                        "
           f"{delta(name, HOST) / args.pages * 1000:+.2f} us")

@@ -37,6 +37,7 @@ def test_startup_phases_runs():
     assert ran.returncode == 0, ran
     assert "interpreter: " in ran.stdout and "auditwall run, whole" in ran.stdout, ran
     assert "host + _core armed" in ran.stdout and "one fresh page of memory" in ran.stdout, ran
+    assert "the floor of any engine loaded with dlopen()" in ran.stdout, ran
 
 
 def test_startup_host_is_armed_where_it_says(tmp_path):
@@ -51,14 +52,15 @@ def test_startup_host_is_armed_where_it_says(tmp_path):
     if lib is None:
         pytest.skip("a statically linked interpreter: no libpython for the host to load")
     policy = str(ROOT / "tests" / "fixtures" / "deny-system.yaml")
-    cases = startup_phases.variants(startup_phases.build_host(tmp_path), lib, policy, 1,
+    cases = startup_phases.variants(*startup_phases.build_host(tmp_path), lib, policy, 1,
                                     tmp_path)
     marker = tmp_path / "marker"
     code = f"import os; os.system('touch {marker}')"
-    argv, env = cases[startup_phases.CORE]
-    ran = run([argv[0], "-c", code], env=env)
-    assert ran.returncode == 0 and marker.exists(), ran
-    marker.unlink()
+    for unarmed in (startup_phases.FLOOR, startup_phases.CORE):
+        argv, env = cases[unarmed]
+        ran = run([argv[0], "-c", code], env=env)
+        assert ran.returncode == 0 and marker.exists(), (unarmed, ran)
+        marker.unlink()
     argv, env = cases[startup_phases.ARMED]
     ran = run([argv[0], "-c", code], env=env)
     assert ran.returncode == 1 and not marker.exists(), ran
