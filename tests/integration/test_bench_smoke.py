@@ -1,12 +1,21 @@
 """Smoke runs of the benchmarks with tiny counts, so that they cannot rot."""
 
-import pathlib
+import importlib
 import shutil
 import sys
 
 import pytest
 
 from conftest import ROOT, run
+
+
+def bench_module(name):
+    """Imports one of bench/'s scripts as a module."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.pop(0)
 
 
 def test_startup_bench_runs(tmp_path):
@@ -22,11 +31,7 @@ def test_startup_bench_runs(tmp_path):
 def test_startup_bench_counts_the_front_ends_own_processes():
     # Each front end is counted up to its exec, which it is made to fail: front_ends() requires
     # the status of that failure (127), which a front end reaches only past the policy.
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import startup_bench
-    finally:
-        sys.path.pop(0)
+    startup_bench = bench_module("startup_bench")
     counts = startup_bench.front_ends(str(ROOT / "tests" / "fixtures" / "deny-system.yaml"))
     assert set(counts) == {startup_bench.FRONT_END_RUN, startup_bench.FRONT_END_LAUNCH}, counts
     assert all(100_000 < n < 20_000_000 for n in counts.values()), counts
@@ -43,11 +48,7 @@ def test_startup_phases_runs():
 def test_startup_host_is_armed_where_it_says(tmp_path):
     """The host's armed variant runs the program under the policy, and its unarmed ones do
     not: what startup_phases.py measures is what it names."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import startup_phases
-    finally:
-        sys.path.pop(0)
+    startup_phases = bench_module("startup_phases")
     lib = startup_phases.libpython()
     if lib is None:
         pytest.skip("a statically linked interpreter: no libpython for the host to load")
